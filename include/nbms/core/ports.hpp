@@ -1,0 +1,116 @@
+#pragma once
+// Ports: the abstract interfaces the domain and the ingest path need from the
+// outside world. Adapters (storage/RocksDB, mqtt/Paho) implement them; unit tests
+// implement them with in-memory fakes. All methods are thread-safe.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nbms/core/error.hpp"
+#include "nbms/core/model.hpp"
+
+namespace nbms {
+
+// Customers, buildings and registered things.
+class Registry {
+ public:
+  virtual ~Registry() = default;
+  // already_exists if the id is taken.
+  virtual Result<void> create_customer(const Customer& c) = 0;
+  virtual Result<std::vector<Customer>> customers() = 0;
+  virtual Result<Customer> customer(std::string_view id) = 0;  // not_found
+  // not_found if the customer does not exist; already_exists if the building does.
+  virtual Result<void> create_building(const Building& b) = 0;
+  virtual Result<std::vector<Building>> buildings(std::string_view customer) = 0;
+  virtual Result<Building> building(std::string_view customer, std::string_view id) = 0;
+  // not_found if the thing's building does not exist; already_exists if registered.
+  virtual Result<void> create_thing(const Thing& t) = 0;
+  virtual Result<Thing> thing(std::string_view name) = 0;  // not_found
+  virtual Result<std::vector<Thing>> things(std::string_view customer,
+                                            std::string_view building) = 0;
+};
+
+struct PointChanges {
+  std::size_t created = 0;
+  std::size_t updated = 0;
+  std::size_t unchanged = 0;
+  std::size_t removed = 0;
+  std::size_t unknown = 0;  // delete named a point the thing does not have
+};
+
+// Point metadata of a building.
+class PointStore {
+ public:
+  virtual ~PointStore() = default;
+  // Creates or updates the points of an `init` (declared = true). Idempotent.
+  virtual Result<PointChanges> upsert_points(const ThingName& thing,
+                                             const std::vector<PointInfo>& points) = 0;
+  // Removes points of this thing from the point list; their history stays.
+  virtual Result<PointChanges> remove_points(const ThingName& thing,
+                                             const std::vector<std::string>& point_ids) = 0;
+  virtual Result<std::vector<PointInfo>> points(std::string_view customer,
+                                                std::string_view building) = 0;
+};
+
+struct LastLog {
+  LocalMinute time;
+  int period_minutes = 15;
+};
+
+struct AppendResult {
+  std::size_t samples = 0;     // values stored
+  std::size_t undeclared = 0;  // points first seen in this log and listed as undeclared
+};
+
+// The 15-minute history.
+class SeriesStore {
+ public:
+  virtual ~SeriesStore() = default;
+  // Stores every value of the log; durable when it returns. Samples of points no
+  // `init` announced are stored too, and those points are listed as undeclared.
+  // A second log for the same thing and time overwrites the values it repeats.
+  virtual Result<AppendResult> append(const PeriodicLog& log) = 0;
+  // Samples of one point with from <= time <= to, ascending.
+  virtual Result<std::vector<Sample>> history(std::string_view customer, std::string_view building,
+                                              std::string_view point_id, LocalMinute from,
+                                              LocalMinute to) = 0;
+  // Latest sample of every point of the building that has one.
+  virtual Result<std::vector<LatestValue>> latest(std::string_view customer,
+                                                  std::string_view building) = 0;
+  // Time and period of the newest periodic log stored for the thing, if any
+  // (answers timestamp_last).
+  virtual Result<std::optional<LastLog>> last_log(const ThingName& thing) = 0;
+};
+
+// Messages the router refused, with their raw payload; bounded.
+class DeadLetterStore {
+ public:
+  virtual ~DeadLetterStore() = default;
+  virtual Result<void> put_dead_letter(const DeadLetter& letter) = 0;
+  // Newest first.
+  virtual Result<std::vector<DeadLetter>> dead_letters(std::size_t limit) = 0;
+};
+
+// Sends commands and answers to a middleware on its command topic (`<thing>`).
+class CommandPublisher {
+ public:
+  virtual ~CommandPublisher() = default;
+  // Queues a QoS 1 publish; never blocks on the network.
+  virtual Result<void> publish(const std::string& topic, std::string payload) = 0;
+};
+
+// Wall clock, injectable for tests.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::int64_t now_ms() const = 0;  // unix epoch milliseconds
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t now_ms() const override;
+};
+
+}  // namespace nbms

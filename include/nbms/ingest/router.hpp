@@ -1,0 +1,87 @@
+#pragma once
+// The router: takes one MQTT message (topic + payload), decides what it is and
+// hands it to its handler (init, delete, periodic_log, timestamp_last). A message
+// it cannot take is rejected with a reason, counted, logged (rate-limited) and
+// kept as a dead letter. Runs on the ingest pipeline's thread only (it owns a
+// Decoder); its counters may be read from any thread.
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "nbms/core/ports.hpp"
+#include "nbms/protocol/codec.hpp"
+
+namespace nbms::ingest {
+
+// Why a message was rejected; the names are the reason codes of docs/mw-protocol.md.
+enum class Reject : std::size_t {
+  bad_topic,
+  unregistered,
+  unknown_type,
+  reserved,
+  too_large,
+  malformed,
+  kCount,
+};
+std::string_view to_string(Reject r);
+
+struct Counters {
+  std::atomic<std::uint64_t> messages{0};  // every message handled (stored or rejected)
+  std::atomic<std::uint64_t> samples{0};   // samples durably stored
+  std::atomic<std::uint64_t> missing{0};   // periodic entries without a value (null data)
+  std::atomic<std::uint64_t> rejected{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Reject::kCount)> by_reason{};
+};
+
+struct Outcome {
+  bool accepted = false;
+  std::string reason;  // reason code when rejected
+  std::string detail;  // precise message when rejected
+  std::size_t samples = 0;
+};
+
+struct RouterOptions {
+  std::size_t max_message_bytes = 4u << 20;
+};
+
+class Router {
+ public:
+  struct Ports {
+    Registry& registry;
+    PointStore& points;
+    SeriesStore& series;
+    DeadLetterStore& dead_letters;
+    CommandPublisher& commands;
+    const Clock& clock;
+  };
+
+  Router(Ports ports, RouterOptions options);
+
+  // Handles one message. Returns when its effects (or its rejection) are durable.
+  // An error means storage could not take the message now: nothing was counted,
+  // and the caller should retry it later.
+  Result<Outcome> handle(std::string_view topic, std::string_view payload);
+
+  const Counters& counters() const { return counters_; }
+
+ private:
+  Result<Outcome> dispatch(const protocol::Envelope& env, const ThingName& thing,
+                           std::string_view payload);
+  Result<Outcome> reject(std::string_view topic, std::string_view payload, Reject why,
+                         std::string detail);
+  void log_rejection(std::string_view topic, Reject why, const std::string& detail);
+
+  Ports ports_;
+  RouterOptions options_;
+  protocol::Decoder decoder_;
+  Counters counters_;
+  // Rate limit for rejection logs: at most kLogBurst per kLogWindowMs.
+  std::int64_t log_window_start_ms_ = 0;
+  std::uint64_t logged_in_window_ = 0;
+  std::uint64_t suppressed_ = 0;
+};
+
+}  // namespace nbms::ingest

@@ -1,0 +1,86 @@
+#pragma once
+// The middleware (MW) wire format: topics and JSON payloads, decoded into core
+// types with strict validation and precise error messages. The only module that
+// knows the wire format (docs/mw-protocol.md describes it for people).
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nbms/core/error.hpp"
+#include "nbms/core/model.hpp"
+#include "nbms/core/ports.hpp"
+
+namespace nbms::protocol {
+
+// `<thing>/<point>` or the old basic-ingest form
+// `$aws/rules/Rule_<thing>/<thing>/<point>`, both normalised to thing + point.
+struct Envelope {
+  std::string thing;
+  std::string point;
+  bool basic_ingest = false;  // arrived on the $aws/rules/... form
+};
+Result<Envelope> parse_topic(std::string_view topic);
+
+// What the `point` part of a topic names.
+enum class Kind {
+  init,
+  remove,  // `delete`
+  periodic_log,
+  timestamp_last,
+  // Reserved names whose handling comes later: realtime, alarm, disconnect,
+  // schedule, calendar, control_result.
+  reserved,
+  unknown,
+};
+Kind kind_of(std::string_view point);
+
+struct InitMessage {
+  LocalMinute time;
+  std::vector<PointInfo> points;  // thing is filled in, declared = true
+};
+
+struct DeleteMessage {
+  LocalMinute time;
+  std::vector<std::string> point_ids;
+};
+
+struct TimestampLastRequest {
+  std::string request_id;  // echoed in the answer; may be empty
+};
+
+// Limits that protect the decoder; the router enforces the payload size first.
+struct DecodeLimits {
+  std::size_t max_points = 20000;
+};
+
+// Decodes payloads. Owns a reusable parser, so one Decoder per thread.
+class Decoder {
+ public:
+  explicit Decoder(DecodeLimits limits = {});
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  Result<PeriodicLog> periodic_log(const ThingName& thing, std::string_view payload);
+  Result<InitMessage> init(const ThingName& thing, std::string_view payload);
+  Result<DeleteMessage> remove(std::string_view payload);
+  Result<TimestampLastRequest> timestamp_last(std::string_view payload);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The answer to timestamp_last, published on the thing's command topic.
+// `last` is the newest stored log (nullopt: nothing stored yet).
+std::string encode_timestamp_last_reply(const TimestampLastRequest& request,
+                                        std::optional<LastLog> last);
+
+// The MW's command topic: the topic the thing itself subscribes to.
+inline std::string command_topic(std::string_view thing) {
+  return std::string(thing);
+}
+
+}  // namespace nbms::protocol

@@ -1,0 +1,87 @@
+#pragma once
+// RocksDB adapter for every storage port. Owns the DB and its column-family
+// handles (destroyed before the DB). Thread-safe: any thread may read; appends
+// and sealing are serialised internally. Key layouts: docs/storage.md and
+// src/storage/keys.hpp.
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "nbms/core/ports.hpp"
+
+namespace nbms::storage {
+
+struct StoreOptions {
+  std::string path;
+  // fsync the WAL on every write: survives power loss, costs one fsync per
+  // message. Without it a crash of the process (kill -9, OOM) still loses
+  // nothing written, since the WAL is in the OS before a write returns.
+  bool sync_writes = false;
+  std::size_t dead_letter_limit = 10000;         // newest kept
+  std::size_t dead_letter_payload_bytes = 4096;  // raw payload kept per letter
+  std::size_t block_cache_bytes = 64u << 20;
+};
+
+class RocksStore final : public Registry,
+                         public PointStore,
+                         public SeriesStore,
+                         public DeadLetterStore {
+ public:
+  // Opens (or creates) the database and all column families. Fails with a
+  // clear message if the directory cannot be used or the layout version is newer.
+  static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options, const Clock& clock);
+  ~RocksStore() override;
+  RocksStore(const RocksStore&) = delete;
+  RocksStore& operator=(const RocksStore&) = delete;
+
+  // Registry
+  Result<void> create_customer(const Customer& c) override;
+  Result<std::vector<Customer>> customers() override;
+  Result<Customer> customer(std::string_view id) override;
+  Result<void> create_building(const Building& b) override;
+  Result<std::vector<Building>> buildings(std::string_view customer) override;
+  Result<Building> building(std::string_view customer, std::string_view id) override;
+  Result<void> create_thing(const Thing& t) override;
+  Result<Thing> thing(std::string_view name) override;
+  Result<std::vector<Thing>> things(std::string_view customer, std::string_view building) override;
+
+  // PointStore
+  Result<PointChanges> upsert_points(const ThingName& thing,
+                                     const std::vector<PointInfo>& points) override;
+  Result<PointChanges> remove_points(const ThingName& thing,
+                                     const std::vector<std::string>& point_ids) override;
+  Result<std::vector<PointInfo>> points(std::string_view customer,
+                                        std::string_view building) override;
+
+  // SeriesStore
+  Result<AppendResult> append(const PeriodicLog& log) override;
+  Result<std::vector<Sample>> history(std::string_view customer, std::string_view building,
+                                      std::string_view point_id, LocalMinute from,
+                                      LocalMinute to) override;
+  Result<std::vector<LatestValue>> latest(std::string_view customer,
+                                          std::string_view building) override;
+  Result<std::optional<LastLog>> last_log(const ThingName& thing) override;
+
+  // DeadLetterStore
+  Result<void> put_dead_letter(const DeadLetter& letter) override;
+  Result<std::vector<DeadLetter>> dead_letters(std::size_t limit) override;
+
+  // Moves every complete day of raw rows into per-point day blocks (see
+  // docs/storage.md). append() does this by itself when a thing moves to a new
+  // day; call it to seal late rows too. Returns the number of rows sealed.
+  Result<std::size_t> seal();
+  // Drops the history of one building for one month (YYYYMM): a range delete.
+  Result<void> drop_month(std::string_view customer, std::string_view building,
+                          std::uint32_t yyyymm);
+  // Flushes memtables and compacts everything (benchmarks, tests).
+  Result<void> compact();
+  // Bytes of live SST files (benchmarks).
+  std::uint64_t live_bytes();
+
+ private:
+  struct Impl;
+  explicit RocksStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nbms::storage

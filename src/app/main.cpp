@@ -1,0 +1,5 @@
+#include "nbms/app/daemon.hpp"
+
+int main(int argc, char** argv) {
+  return nbms::app::main(argc, argv);
+}

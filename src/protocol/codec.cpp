@@ -1,0 +1,386 @@
+#include "nbms/protocol/codec.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+
+namespace nbms::protocol {
+namespace {
+
+namespace dom = simdjson::dom;
+
+constexpr std::string_view kBasicIngestPrefix = "$aws/rules/";
+constexpr std::size_t kMaxDepth = 16;
+
+Result<void> check_thing(std::string_view thing) {
+  if (auto t = ThingName::parse(thing); !t) return std::unexpected(t.error());
+  return {};
+}
+
+std::string json_error(simdjson::error_code e) {
+  return std::string("not valid JSON: ") + simdjson::error_message(e);
+}
+
+// Where a member sits in the message, for error messages ("point_3.msg[0].data").
+std::string path(std::string_view parent, std::string_view member) {
+  std::string p(parent);
+  if (!p.empty()) p += '.';
+  p += member;
+  return p;
+}
+
+Result<std::string_view> get_string(dom::object obj, std::string_view parent, std::string_view key,
+                                    std::size_t max_len, bool required) {
+  dom::element e;
+  if (obj[key].get(e) != simdjson::SUCCESS) {
+    if (!required) return std::string_view{};
+    return fail(Errc::malformed, path(parent, key) + ": missing");
+  }
+  std::string_view s;
+  if (e.get_string().get(s) != simdjson::SUCCESS) {
+    return fail(Errc::malformed, path(parent, key) + ": must be a string");
+  }
+  if (s.size() > max_len) {
+    return fail(Errc::malformed,
+                path(parent, key) + ": longer than " + std::to_string(max_len) + " bytes");
+  }
+  return s;
+}
+
+Result<std::int64_t> get_int(dom::object obj, std::string_view parent, std::string_view key,
+                             std::int64_t lo, std::int64_t hi) {
+  dom::element e;
+  if (obj[key].get(e) != simdjson::SUCCESS) {
+    return fail(Errc::malformed, path(parent, key) + ": missing");
+  }
+  std::int64_t v = 0;
+  if (e.get_int64().get(v) != simdjson::SUCCESS || v < lo || v > hi) {
+    return fail(Errc::malformed, path(parent, key) + ": must be an integer " + std::to_string(lo) +
+                                     ".." + std::to_string(hi));
+  }
+  return v;
+}
+
+// Parses `point_<n>` member names; nullopt for other names.
+std::optional<std::size_t> point_index(std::string_view key) {
+  constexpr std::string_view kPrefix = "point_";
+  if (key.size() <= kPrefix.size() || key.substr(0, kPrefix.size()) != kPrefix) return {};
+  const auto digits = key.substr(kPrefix.size());
+  if (digits == "count") return {};
+  if (digits.size() > 1 && digits[0] == '0') return {};  // "point_01" is not an index
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (ec != std::errc{} || p != digits.data() + digits.size()) return {};
+  return n;
+}
+
+// The `point_0 .. point_<count-1>` members of a message, in index order.
+Result<std::vector<dom::object>> point_list(dom::object root, std::size_t max_points) {
+  auto count = get_int(root, "", "point_count", 0, static_cast<std::int64_t>(max_points));
+  if (!count) return std::unexpected(count.error());
+  std::vector<dom::object> points(static_cast<std::size_t>(*count));
+  std::vector<bool> seen(points.size(), false);
+  std::size_t found = 0;
+  for (auto field : root) {
+    auto idx = point_index(field.key);
+    if (!idx) {
+      if (field.key.substr(0, 6) == "point_" && field.key != "point_count") {
+        return fail(Errc::malformed, std::string(field.key) + ": not a point_<n> member name");
+      }
+      continue;
+    }
+    if (*idx >= points.size()) {
+      return fail(Errc::malformed, std::string(field.key) + ": index not below point_count " +
+                                       std::to_string(points.size()));
+    }
+    if (seen[*idx]) return fail(Errc::malformed, std::string(field.key) + ": appears twice");
+    if (field.value.get_object().get(points[*idx]) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, std::string(field.key) + ": must be an object");
+    }
+    seen[*idx] = true;
+    ++found;
+  }
+  if (found != points.size()) {
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      if (!seen[i]) {
+        return fail(Errc::malformed, "point_count is " + std::to_string(points.size()) +
+                                         " but point_" + std::to_string(i) + " is missing");
+      }
+    }
+  }
+  return points;
+}
+
+Result<LocalMinute> get_time(dom::object root) {
+  auto text = get_string(root, "", "time", 64, true);
+  if (!text) return std::unexpected(text.error());
+  return LocalMinute::parse(*text);
+}
+
+std::string index_name(std::size_t i) {
+  return "point_" + std::to_string(i);
+}
+
+}  // namespace
+
+Result<Envelope> parse_topic(std::string_view topic) {
+  Envelope env;
+  std::string_view rest = topic;
+  if (rest.substr(0, kBasicIngestPrefix.size()) == kBasicIngestPrefix) {
+    // $aws/rules/Rule_<thing>/<thing>/<point>
+    rest.remove_prefix(kBasicIngestPrefix.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      return fail(Errc::malformed, "basic-ingest topic has no <thing>/<point> after the rule");
+    }
+    const auto rule = rest.substr(0, slash);
+    rest.remove_prefix(slash + 1);
+    env.basic_ingest = true;
+    const auto thing_end = rest.find('/');
+    if (thing_end == std::string_view::npos ||
+        rule != "Rule_" + std::string(rest.substr(0, thing_end))) {
+      return fail(Errc::malformed, "basic-ingest rule must be Rule_<thing> for the same thing");
+    }
+  }
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) {
+    return fail(Errc::malformed, "topic must be <thing>/<point>");
+  }
+  env.thing = std::string(rest.substr(0, slash));
+  env.point = std::string(rest.substr(slash + 1));
+  if (env.thing.empty() || env.point.empty()) {
+    return fail(Errc::malformed, "topic must be <thing>/<point> with both parts non-empty");
+  }
+  if (auto ok = check_thing(env.thing); !ok) return std::unexpected(ok.error());
+  return env;
+}
+
+Kind kind_of(std::string_view point) {
+  if (point == "periodic_log") return Kind::periodic_log;
+  if (point == "init") return Kind::init;
+  if (point == "delete") return Kind::remove;
+  if (point == "timestamp_last") return Kind::timestamp_last;
+  if (point == "realtime" || point == "alarm" || point == "disconnect" || point == "schedule" ||
+      point == "calendar" || point == "control_result") {
+    return Kind::reserved;
+  }
+  return Kind::unknown;
+}
+
+struct Decoder::Impl {
+  DecodeLimits limits;
+  dom::parser parser;
+
+  // Parses the payload into the root object and checks `msg_type`.
+  Result<dom::object> root(std::string_view payload, std::string_view msg_type) {
+    dom::element doc;
+    if (auto e = parser.parse(payload.data(), payload.size()).get(doc); e != simdjson::SUCCESS) {
+      return fail(Errc::malformed, json_error(e));
+    }
+    dom::object obj;
+    if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, "payload must be a JSON object");
+    }
+    auto type = get_string(obj, "", "msg_type", 64, true);
+    if (!type) return std::unexpected(type.error());
+    if (*type != msg_type) {
+      return fail(Errc::malformed, "msg_type is '" + std::string(*type) + "', expected '" +
+                                       std::string(msg_type) + "'");
+    }
+    return obj;
+  }
+};
+
+Decoder::Decoder(DecodeLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+  // Depth bound: a MW message nests 4 levels; refuse deep nesting early.
+  if (impl_->parser.allocate(1 << 16, kMaxDepth) != simdjson::SUCCESS) throw std::bad_alloc();
+}
+
+Decoder::~Decoder() = default;
+
+Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Periodic_Log");
+  if (!root) return std::unexpected(root.error());
+  auto time = get_time(*root);
+  if (!time) return std::unexpected(time.error());
+  auto points = point_list(*root, impl_->limits.max_points);
+  if (!points) return std::unexpected(points.error());
+
+  PeriodicLog log;
+  log.thing = thing;
+  log.time = *time;
+  log.values.reserve(points->size());
+  std::unordered_set<std::string_view> ids;
+  ids.reserve(points->size() * 2);
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    const dom::object p = (*points)[i];
+    const std::string where = index_name(i);
+    auto id = get_string(p, where, "point_id", 1024, true);
+    if (!id) return std::unexpected(id.error());
+    if (auto ok = validate_point_id(*id); !ok) {
+      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
+    }
+    if (!ids.insert(*id).second) {
+      return fail(Errc::malformed, where + ".point_id: '" + std::string(*id) + "' appears twice");
+    }
+    auto period = get_int(p, where, "period", 1, 1440);
+    if (!period) return std::unexpected(period.error());
+    if (i == 0) log.period_minutes = static_cast<int>(*period);
+    dom::array msg;
+    if (dom::element m; p["msg"].get(m) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, where + ".msg: missing");
+    } else if (m.get_array().get(msg) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, where + ".msg: must be a list");
+    }
+    std::optional<double> value;
+    bool has_value = false;
+    std::size_t k = 0;
+    for (dom::element attr_el : msg) {
+      const std::string at = where + ".msg[" + std::to_string(k++) + "]";
+      dom::object attr;
+      if (attr_el.get_object().get(attr) != simdjson::SUCCESS) {
+        return fail(Errc::malformed, at + ": must be an object");
+      }
+      auto name = get_string(attr, at, "attr_name", 64, true);
+      if (!name) return std::unexpected(name.error());
+      dom::element data;
+      if (attr["data"].get(data) != simdjson::SUCCESS) {
+        return fail(Errc::malformed, at + ".data: missing");
+      }
+      if (*name != "M_Value") continue;
+      if (has_value) return fail(Errc::malformed, at + ": M_Value appears twice");
+      has_value = true;
+      switch (data.type()) {
+        case dom::element_type::INT64:
+          value = static_cast<double>(data.get_int64().value_unsafe());
+          break;
+        case dom::element_type::UINT64:
+          value = static_cast<double>(data.get_uint64().value_unsafe());
+          break;
+        case dom::element_type::DOUBLE:
+          value = data.get_double().value_unsafe();
+          break;
+        case dom::element_type::BOOL:
+          value = data.get_bool().value_unsafe() ? 1.0 : 0.0;
+          break;
+        case dom::element_type::NULL_VALUE:
+          break;
+        default:
+          return fail(Errc::malformed, at + ".data: M_Value must be a number, boolean or null");
+      }
+    }
+    if (value) {
+      log.values.push_back(PointValue{std::string(*id), *value});
+    } else {
+      ++log.missing;
+    }
+  }
+  return log;
+}
+
+Result<InitMessage> Decoder::init(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Init");
+  if (!root) return std::unexpected(root.error());
+  auto time = get_time(*root);
+  if (!time) return std::unexpected(time.error());
+  auto points = point_list(*root, impl_->limits.max_points);
+  if (!points) return std::unexpected(points.error());
+
+  InitMessage out;
+  out.time = *time;
+  out.points.reserve(points->size());
+  std::unordered_set<std::string_view> ids;
+  const std::string thing_name = thing.full();
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    const dom::object p = (*points)[i];
+    const std::string where = index_name(i);
+    PointInfo info;
+    auto id = get_string(p, where, "point_id", 1024, true);
+    if (!id) return std::unexpected(id.error());
+    if (auto ok = validate_point_id(*id); !ok) {
+      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
+    }
+    if (!ids.insert(*id).second) {
+      return fail(Errc::malformed, where + ".point_id: '" + std::string(*id) + "' appears twice");
+    }
+    auto type = get_string(p, where, "object_type", 16, true);
+    if (!type) return std::unexpected(type.error());
+    if (type->empty() ||
+        type->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string_view::npos) {
+      return fail(Errc::malformed, where + ".object_type: must be 1..16 upper-case letters");
+    }
+    auto name = get_string(p, where, "name", 200, false);
+    auto equipment = get_string(p, where, "Point_Info", 500, false);
+    auto location = get_string(p, where, "Point_Location", 500, false);
+    auto unit = get_string(p, where, "Point_Unit", 64, false);
+    for (const auto* r : {&name, &equipment, &location, &unit}) {
+      if (!*r) return std::unexpected(r->error());
+    }
+    bool writable = false;
+    if (dom::element w; p["writable"].get(w) == simdjson::SUCCESS) {
+      if (w.get_bool().get(writable) != simdjson::SUCCESS) {
+        return fail(Errc::malformed, where + ".writable: must be true or false");
+      }
+    }
+    info.point_id = std::string(*id);
+    info.thing = thing_name;
+    info.object_type = std::string(*type);
+    if (name->empty()) {
+      const auto colon = id->find(':');
+      info.name = std::string(colon == std::string_view::npos ? *id : id->substr(colon + 1));
+    } else {
+      info.name = std::string(*name);
+    }
+    info.equipment = std::string(*equipment);
+    info.location = std::string(*location);
+    info.unit = std::string(*unit);
+    info.writable = writable;
+    info.declared = true;
+    out.points.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<DeleteMessage> Decoder::remove(std::string_view payload) {
+  auto root = impl_->root(payload, "Delete");
+  if (!root) return std::unexpected(root.error());
+  auto time = get_time(*root);
+  if (!time) return std::unexpected(time.error());
+  auto points = point_list(*root, impl_->limits.max_points);
+  if (!points) return std::unexpected(points.error());
+  DeleteMessage out;
+  out.time = *time;
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    const std::string where = index_name(i);
+    auto id = get_string((*points)[i], where, "point_id", 1024, true);
+    if (!id) return std::unexpected(id.error());
+    if (auto ok = validate_point_id(*id); !ok) {
+      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
+    }
+    out.point_ids.emplace_back(*id);
+  }
+  return out;
+}
+
+Result<TimestampLastRequest> Decoder::timestamp_last(std::string_view payload) {
+  auto root = impl_->root(payload, "Timestamp_Last");
+  if (!root) return std::unexpected(root.error());
+  auto id = get_string(*root, "", "request_id", 64, false);
+  if (!id) return std::unexpected(id.error());
+  return TimestampLastRequest{std::string(*id)};
+}
+
+std::string encode_timestamp_last_reply(const TimestampLastRequest& request,
+                                        std::optional<LastLog> last) {
+  nlohmann::json j{
+      {"msg_type", "Timestamp_Last"},
+      {"request_id", request.request_id},
+      {"time", last ? nlohmann::json(last->time.to_string()) : nlohmann::json(nullptr)},
+      {"period", last ? last->period_minutes : 15}};
+  return j.dump();
+}
+
+}  // namespace nbms::protocol
