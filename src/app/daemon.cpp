@@ -253,6 +253,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check) {
+    if (auto secret = config::read_secret(cfg->mqtt.password_file); !secret) {
+      std::cerr << "nbmsd: invalid configuration: " << secret.error().message << "\n";
+      return 2;
+    }
     std::cout << config::to_json(*cfg) << "\n";
     return 0;
   }

@@ -53,8 +53,12 @@ Result<ThingName> ThingName::parse(std::string_view name) {
   ThingName t{std::string(name.substr(0, first)),
               std::string(name.substr(first + 1, last - first - 1)),
               std::string(name.substr(last + 1))};
-  if (auto r = validate_customer_id(t.customer); !r) return std::unexpected(r.error());
-  if (auto r = validate_building_id(t.building); !r) return std::unexpected(r.error());
+  for (auto r : {validate_customer_id(t.customer), validate_building_id(t.building)}) {
+    if (!r) {
+      return fail(Errc::invalid_argument,
+                  "thing name '" + std::string(name.substr(0, 80)) + "': " + r.error().message);
+    }
+  }
   if (t.index.empty() || t.index.size() > 8 ||
       t.index.find_first_not_of("0123456789") != std::string::npos) {
     return fail(Errc::invalid_argument,

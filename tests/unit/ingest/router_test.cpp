@@ -1,0 +1,190 @@
+#include "nbms/ingest/router.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "nbms/ingest/pipeline.hpp"
+#include "unit/ingest/fakes.hpp"
+
+namespace nbms::ingest {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kThing = "C000003_B001_01";
+
+std::string log_payload(const char* time = "202210040945", int points = 2) {
+  json j{{"msg_type", "Periodic_Log"}, {"time", time}, {"point_count", points}};
+  for (int i = 0; i < points; ++i) {
+    j["point_" + std::to_string(i)] = {
+        {"msg", json::array({{{"attr_name", "M_Value"}, {"data", i * 1.5}}})},
+        {"period", 15},
+        {"point_id", "01.0.AV-" + std::to_string(i) + ":p"}};
+  }
+  return j.dump();
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest() { (void)store.create_thing(Thing{*ThingName::parse(kThing), 0}); }
+  Router make(std::size_t max_bytes = 1 << 20) {
+    return Router(Router::Ports{store, store, store, store, commands, clock},
+                  RouterOptions{max_bytes});
+  }
+  testing::FakeStore store;
+  testing::FakeCommands commands;
+  testing::FakeClock clock;
+};
+
+TEST_F(RouterTest, PeriodicLogIsStoredAndCounted) {
+  auto router = make();
+  auto out = router.handle(std::string(kThing) + "/periodic_log", log_payload());
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted);
+  EXPECT_EQ(out->samples, 2u);
+  ASSERT_EQ(store.logs().size(), 1u);
+  EXPECT_EQ(store.logs()[0].thing.full(), kThing);
+  EXPECT_EQ(router.counters().messages, 1u);
+  EXPECT_EQ(router.counters().samples, 2u);
+  EXPECT_EQ(router.counters().rejected, 0u);
+}
+
+TEST_F(RouterTest, BasicIngestTopicGoesToTheSameHandler) {
+  auto router = make();
+  auto out = router.handle(
+      std::string("$aws/rules/Rule_") + kThing + "/" + kThing + "/periodic_log", log_payload());
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted);
+  EXPECT_EQ(store.logs().size(), 1u);
+}
+
+TEST_F(RouterTest, InitAndDeleteChangeThePointList) {
+  auto router = make();
+  json init{{"msg_type", "Init"},
+            {"time", "202210040900"},
+            {"point_count", 2},
+            {"point_0", {{"point_id", "a:1"}, {"object_type", "AI"}}},
+            {"point_1", {{"point_id", "b:2"}, {"object_type", "BO"}, {"writable", true}}}};
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/init", init.dump())->accepted);
+  EXPECT_EQ(store.points_.size(), 2u);
+  EXPECT_TRUE(store.points_["b:2"].writable);
+  json del{{"msg_type", "Delete"},
+           {"time", "202210041000"},
+           {"point_count", 1},
+           {"point_0", {{"point_id", "a:1"}}}};
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/delete", del.dump())->accepted);
+  EXPECT_EQ(store.points_.size(), 1u);
+  EXPECT_TRUE(store.points_.contains("b:2"));
+}
+
+TEST_F(RouterTest, TimestampLastIsAnsweredOnTheCommandTopic) {
+  auto router = make();
+  const std::string req = R"({"msg_type":"Timestamp_Last","request_id":"r1"})";
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/timestamp_last", req));
+  ASSERT_EQ(commands.sent.size(), 1u);
+  EXPECT_EQ(commands.sent[0].first, kThing);
+  EXPECT_EQ(json::parse(commands.sent[0].second)["time"], nullptr);
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/periodic_log", log_payload("202210041015")));
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/timestamp_last", req));
+  auto answer = json::parse(commands.sent[1].second);
+  EXPECT_EQ(answer["time"], "202210041015");
+  EXPECT_EQ(answer["request_id"], "r1");
+  EXPECT_EQ(answer["period"], 15);
+}
+
+struct RejectCase {
+  std::string topic;
+  std::string payload;
+  Reject reason;
+  std::string detail;  // substring of the dead letter's reason
+};
+
+TEST_F(RouterTest, EveryRejectionIsDeadLetteredAndCounted) {
+  const std::string t = kThing;
+  const std::vector<RejectCase> cases = {
+      {"no-slash", "{}", Reject::bad_topic, "topic must be <thing>/<point>"},
+      {t + "/a/b", "{}", Reject::bad_topic, "topic must be"},
+      {"C000009_B001_01/periodic_log", log_payload(), Reject::unregistered, "not registered"},
+      {"not_a_thing_name/periodic_log", "{}", Reject::unregistered, "thing name"},
+      {t + "/foo", "{}", Reject::unknown_type, "unknown message type 'foo'"},
+      {t + "/alarm", "{}", Reject::reserved, "reserved: alarm is not handled yet"},
+      {t + "/periodic_log", std::string(2000, ' '), Reject::too_large, "over the limit of 1024"},
+      {t + "/periodic_log", "{oops", Reject::malformed, "not valid JSON"},
+      {t + "/periodic_log", log_payload("202302301200"), Reject::malformed, "day does not exist"},
+      {t + "/init", R"({"msg_type":"Init","time":"202210040900","point_count":1})",
+       Reject::malformed, "point_0 is missing"},
+      {t + "/delete", R"({"msg_type":"Delete"})", Reject::malformed, "time: missing"},
+      {t + "/timestamp_last", R"({"msg_type":"Init"})", Reject::malformed, "expected"},
+  };
+  auto router = make(1024);
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    auto out = router.handle(c.topic, c.payload);
+    ASSERT_TRUE(out) << c.topic;
+    EXPECT_FALSE(out->accepted) << c.topic;
+    EXPECT_EQ(out->reason, to_string(c.reason)) << c.topic << ": " << out->detail;
+    auto dead = store.dead();
+    ASSERT_EQ(dead.size(), i + 1);
+    EXPECT_EQ(dead.back().topic, c.topic);
+    EXPECT_TRUE(dead.back().reason.starts_with(std::string(to_string(c.reason)) + ": "))
+        << dead.back().reason;
+    EXPECT_NE(dead.back().reason.find(c.detail), std::string::npos) << dead.back().reason;
+    EXPECT_EQ(dead.back().payload, c.payload.substr(0, 64 * 1024));
+    EXPECT_EQ(dead.back().received_ms, clock.now);
+  }
+  EXPECT_EQ(router.counters().rejected, cases.size());
+  EXPECT_EQ(router.counters().messages, cases.size());
+  EXPECT_EQ(router.counters().samples, 0u);
+  EXPECT_EQ(router.counters().by_reason[static_cast<std::size_t>(Reject::malformed)], 5u);
+  EXPECT_TRUE(store.logs().empty());
+  // A good message after all that is still stored.
+  EXPECT_TRUE(router.handle(t + "/periodic_log", log_payload())->accepted);
+}
+
+TEST_F(RouterTest, StorageFailureIsAnErrorAndCountsNothing) {
+  auto router = make();
+  store.fail_next_appends(1);
+  auto out = router.handle(std::string(kThing) + "/periodic_log", log_payload());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().code, Errc::unavailable);
+  EXPECT_EQ(router.counters().messages, 0u);
+  EXPECT_EQ(router.counters().rejected, 0u);
+  EXPECT_TRUE(store.dead().empty());
+}
+
+TEST_F(RouterTest, PipelineRetriesUntilStorageAcceptsAndKeepsOrder) {
+  auto router = make();
+  Pipeline pipeline(router, PipelineOptions{.capacity = 8,
+                                            .retry_min = std::chrono::milliseconds(1),
+                                            .retry_max = std::chrono::milliseconds(4)});
+  store.fail_next_appends(3);
+  EXPECT_TRUE(
+      pipeline.submit_and_wait(std::string(kThing) + "/periodic_log", log_payload("202210040945")));
+  EXPECT_TRUE(
+      pipeline.submit_and_wait(std::string(kThing) + "/periodic_log", log_payload("202210041000")));
+  EXPECT_EQ(pipeline.retries(), 3u);
+  EXPECT_FALSE(pipeline.stalled());
+  auto logs = store.logs();
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0].time.to_string(), "202210040945");
+  EXPECT_EQ(logs[1].time.to_string(), "202210041000");
+  EXPECT_EQ(router.counters().messages, 2u);
+}
+
+TEST_F(RouterTest, PipelineStopGivesUpOnlyAfterTheDrainDeadline) {
+  auto router = make();
+  Pipeline pipeline(router, PipelineOptions{.capacity = 8,
+                                            .retry_min = std::chrono::milliseconds(1),
+                                            .retry_max = std::chrono::milliseconds(2)});
+  store.fail_next_appends(1'000'000);
+  EXPECT_TRUE(pipeline.try_submit(std::string(kThing) + "/periodic_log", log_payload()));
+  pipeline.stop(std::chrono::milliseconds(50));
+  EXPECT_TRUE(store.logs().empty());
+  EXPECT_GT(pipeline.retries(), 0u);
+  EXPECT_FALSE(pipeline.try_submit(std::string(kThing) + "/periodic_log", log_payload()));
+  EXPECT_FALSE(pipeline.submit_and_wait(std::string(kThing) + "/periodic_log", log_payload()));
+}
+
+}  // namespace
+}  // namespace nbms::ingest

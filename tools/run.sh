@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs nbms locally: installs what is missing, builds (Release), starts a
+# Mosquitto broker on loopback, nbmsd with its embedded RocksDB in .run/data,
+# registers a demo customer, building and things, and starts the middleware
+# simulator so data flows. Ctrl-C stops everything.
+#
+# Environment: NBMS_HTTP_PORT (8080), NBMS_MQTT_PORT (1884), NBMS_SIM_SPEED
+# (60: one simulated hour per real minute), NBMS_SIM_THINGS (2), NBMS_SIM_POINTS (120).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+http_port=${NBMS_HTTP_PORT:-8080}
+mqtt_port=${NBMS_MQTT_PORT:-1884}
+speed=${NBMS_SIM_SPEED:-60}
+things=${NBMS_SIM_THINGS:-2}
+points=${NBMS_SIM_POINTS:-120}
+customer=C000001
+building=B001
+
+./tools/deps.sh
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DNBMS_TESTS=OFF >/dev/null
+cmake --build build-release -j "$(nproc)" --target nbmsd nbmsctl nbms-mwsim
+bin=$root/build-release
+
+run=$root/.run
+mkdir -p "$run/mosquitto" "$run/data"
+{
+  echo "listener $mqtt_port 127.0.0.1"
+  echo "allow_anonymous true"
+  echo "persistence true"
+  echo "persistence_location $run/mosquitto/"
+  echo "max_queued_messages 100000"
+  echo "max_inflight_messages 100"
+  # Mosquitto started as root drops to user 'mosquitto', which cannot write .run/.
+  [ "$(id -u)" -eq 0 ] && echo "user root"
+} > "$run/mosquitto.conf"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "nbms: stopping"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; wait "${pids[i]}" 2>/dev/null || true; done
+}
+trap cleanup INT TERM EXIT
+
+wait_for() {  # wait_for DESCRIPTION COMMAND...
+  local what=$1; shift
+  for _ in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "nbms: $what did not come up; see $run/*.log" >&2; exit 1
+}
+
+mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
+pids+=($!)
+wait_for "mosquitto on 127.0.0.1:$mqtt_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mqtt_port"
+
+"$bin/src/app/nbmsd" --data-dir "$run/data" --http-listen "127.0.0.1:$http_port" \
+  --mqtt-uri "tcp://127.0.0.1:$mqtt_port" >"$run/nbmsd.log" 2>&1 &
+pids+=($!)
+export NBMS_URL="http://127.0.0.1:$http_port"
+wait_for "nbmsd on $NBMS_URL" "$bin/tools/nbmsctl/nbmsctl" health
+
+ctl() { "$bin/tools/nbmsctl/nbmsctl" "$@" >/dev/null 2>&1 || true; }  # 'exists' is fine
+ctl customer add "$customer" "Demo Customer"
+ctl building add "$customer" "$building" "Demo Building" --address "1 Cyclotron Rd, Berkeley"
+for i in $(seq 1 "$things"); do ctl thing add "$(printf '%s_%s_%02d' "$customer" "$building" "$i")"; done
+
+"$bin/tools/mwsim/nbms-mwsim" --broker "tcp://127.0.0.1:$mqtt_port" --customer "$customer" \
+  --building "$building" --things "$things" --points "$points" --speed "$speed" \
+  --replay-csv "$root/tools/data/lbnl_bldg59" --quiet >"$run/mwsim.log" 2>&1 &
+pids+=($!)
+
+api="$NBMS_URL/api/v1/customers/$customer/buildings/$building"
+cat <<MSG
+
+nbms is running (logs in .run/: nbmsd.log, mosquitto.log, mwsim.log)
+  health           $NBMS_URL/api/v1/health
+  things           $api/things
+  points           $api/points
+  latest values    $api/latest
+  a point history  $api/points/<point_id>/history?from=YYYYMMDDhhmm&to=YYYYMMDDhhmm
+  dead letters     $NBMS_URL/api/v1/dead-letters
+  admin CLI        NBMS_URL=$NBMS_URL $bin/tools/nbmsctl/nbmsctl --help
+  broker           tcp://127.0.0.1:$mqtt_port (simulator: $things things x $points points, speed x$speed)
+Press Ctrl-C to stop.
+MSG
+wait "${pids[1]}"
