@@ -1,0 +1,377 @@
+// nbmsctl: admin CLI for nbmsd's REST API (HTTP/1.1 client on Boost.Beast).
+//
+// Exit status: 0 on a 2xx answer, 1 on an HTTP error (the server's message goes
+// to stderr), 2 on a usage error, 3 if nbmsd cannot be reached.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "nbms/core/ids.hpp"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr int kExitOk = 0;
+constexpr int kExitHttpError = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+// Whole exchange (connect, send, receive) must finish within this.
+constexpr auto kTimeout = 30s;
+
+constexpr std::string_view kUsage = R"(usage: nbmsctl [--url URL] <command> [args]
+
+Admin client for nbmsd's REST API.
+
+commands:
+  health                                       state of nbmsd
+  customer add <id> <name>                     register a customer
+  customer list                                list customers
+  building add <customer> <id> <name> [--address A]
+                                               register a building
+  building list <customer>                     list a customer's buildings
+  thing add <thing-name>                       register a middleware, e.g. C000003_B001_01
+                                               (customer and building come from the name)
+  thing list <customer> <building>             list a building's middlewares
+  points <customer> <building>                 point list of a building
+  latest <customer> <building>                 latest value of every point
+  history <customer> <building> <point_id> <from> <to>
+                                               samples of one point; times YYYYMMDDhhmm
+  dead-letters [--limit N]                     messages the router refused (newest first)
+
+options:
+  --url URL     nbmsd's HTTP address (default: $NBMS_URL, else http://127.0.0.1:8080)
+  -h, --help    show this help
+
+exit status: 0 success, 1 HTTP error, 2 usage error, 3 nbmsd unreachable
+)";
+
+struct UsageError {
+  std::string message;
+};
+
+struct Endpoint {
+  std::string host;
+  std::string port;
+  std::string base;  // path prefix without trailing '/', e.g. "" or "/nbms"
+  std::string text;  // as given, for messages
+};
+
+std::optional<Endpoint> parse_url(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  Endpoint e;
+  e.text = std::string(url);
+  std::string_view rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    std::string_view base = rest.substr(slash);
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    e.base = std::string(base);
+  }
+  if (authority.empty()) return std::nullopt;
+  if (authority.front() == '[') {  // [v6]:port
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    e.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (authority.empty()) {
+      e.port = "80";
+    } else if (authority.front() == ':') {
+      e.port = std::string(authority.substr(1));
+    } else {
+      return std::nullopt;
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    e.host = std::string(authority.substr(0, colon));
+    e.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+  }
+  if (e.host.empty() || e.port.empty() ||
+      e.port.find_first_not_of("0123456789") != std::string::npos || e.port.size() > 5) {
+    return std::nullopt;
+  }
+  return e;
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0f]);
+    }
+  }
+  return out;
+}
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+struct Unreachable {
+  std::string message;
+};
+
+// One request on a fresh connection, bounded by kTimeout.
+std::variant<Reply, Unreachable> exchange(const Endpoint& ep, bhttp::verb method,
+                                          const std::string& target, const std::string& body) {
+  net::io_context ioc;
+  std::variant<Reply, Unreachable> result = Unreachable{"no answer"};
+  auto run = [&]() -> net::awaitable<void> {
+    beast::error_code ec;
+    auto token = net::redirect_error(net::use_awaitable, ec);
+    tcp::resolver resolver(ioc);
+    const auto endpoints = co_await resolver.async_resolve(ep.host, ep.port, token);
+    if (ec) {
+      result = Unreachable{ec.message()};
+      co_return;
+    }
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(kTimeout);
+    co_await stream.async_connect(endpoints, token);
+    if (ec) {
+      result = Unreachable{ec.message()};
+      co_return;
+    }
+    bhttp::request<bhttp::string_body> req{method, ep.base + target, 11};
+    const bool default_port = ep.port == "80";
+    const bool v6 = ep.host.find(':') != std::string::npos;
+    const std::string host = v6 ? "[" + ep.host + "]" : ep.host;
+    req.set(bhttp::field::host, default_port ? host : host + ":" + ep.port);
+    req.set(bhttp::field::user_agent, "nbmsctl");
+    req.set(bhttp::field::accept, "application/json");
+    req.keep_alive(false);
+    if (!body.empty()) {
+      req.set(bhttp::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    co_await bhttp::async_write(stream, req, token);
+    if (ec) {
+      result = Unreachable{ec.message()};
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256u << 20);
+    co_await bhttp::async_read(stream, buffer, parser, token);
+    if (ec) {
+      result = Unreachable{ec == beast::error::timeout ? "timed out" : ec.message()};
+      co_return;
+    }
+    result = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  };
+  net::co_spawn(ioc, run(), net::detached);
+  ioc.run();
+  return result;
+}
+
+std::string pretty(const std::string& body) {
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return body;
+  return j.dump(2, ' ', false, json::error_handler_t::replace);
+}
+
+// The server's `{"error":{"message":...}}`, else the raw body.
+std::string error_message(const Reply& r) {
+  const json j = json::parse(r.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object() &&
+      j["error"].contains("message") && j["error"]["message"].is_string()) {
+    return j["error"]["message"].get<std::string>();
+  }
+  return r.body.empty() ? std::string("(no body)") : r.body.substr(0, 500);
+}
+
+struct Cli {
+  Endpoint endpoint;
+
+  // Sends the request and reports the outcome. `added` (for adds) replaces the
+  // pretty-printed body on success; `conflict` replaces the server's message on 409.
+  int call(bhttp::verb method, const std::string& target, const std::string& body = "",
+           const std::string& added = "", const std::string& conflict = "") const {
+    const auto outcome = exchange(endpoint, method, target, body);
+    if (const auto* u = std::get_if<Unreachable>(&outcome)) {
+      std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
+      return kExitUnreachable;
+    }
+    const auto& reply = std::get<Reply>(outcome);
+    if (reply.status >= 200 && reply.status < 300) {
+      if (!added.empty()) {
+        std::cout << added << "\n";
+      } else {
+        std::cout << pretty(reply.body) << "\n";
+      }
+      return kExitOk;
+    }
+    if (reply.status == 409 && !conflict.empty()) {
+      std::cerr << "nbmsctl: " << conflict << "\n";
+    } else {
+      std::cerr << "nbmsctl: " << error_message(reply) << " (HTTP " << reply.status << ")\n";
+    }
+    return kExitHttpError;
+  }
+
+  int get(const std::string& target) const { return call(bhttp::verb::get, target); }
+  int post(const std::string& target, const json& body, const std::string& added,
+           const std::string& conflict = "") const {
+    return call(bhttp::verb::post, target, body.dump(), added, conflict);
+  }
+};
+
+std::string building_path(const std::string& customer, const std::string& building) {
+  return "/api/v1/customers/" + percent_encode(customer) + "/buildings/" + percent_encode(building);
+}
+
+void expect_args(const std::vector<std::string>& args, std::size_t n, std::string_view usage) {
+  if (args.size() != n) throw UsageError{"usage: nbmsctl " + std::string(usage)};
+}
+
+int run(const std::vector<std::string>& argv) {
+  const char* env_url = std::getenv("NBMS_URL");
+  std::string url = env_url && *env_url ? env_url : "http://127.0.0.1:8080";
+  std::optional<std::string> address;
+  std::optional<std::string> limit;
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    auto value = [&](std::string_view name) -> std::string {
+      const std::string prefix = std::string(name) + "=";
+      if (a.starts_with(prefix)) return a.substr(prefix.size());
+      if (i + 1 >= argv.size()) throw UsageError{std::string(name) + " needs a value"};
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return kExitOk;
+    } else if (a == "--url" || a.starts_with("--url=")) {
+      url = value("--url");
+    } else if (a == "--address" || a.starts_with("--address=")) {
+      address = value("--address");
+    } else if (a == "--limit" || a.starts_with("--limit=")) {
+      limit = value("--limit");
+    } else if (a == "--") {
+      args.insert(args.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+      break;
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw UsageError{"unknown option '" + a + "'"};
+    } else {
+      args.push_back(a);
+    }
+  }
+  if (args.empty()) throw UsageError{"no command given"};
+  const auto endpoint = parse_url(url);
+  if (!endpoint) {
+    throw UsageError{"invalid URL '" + url + "' (expected http://host[:port][/prefix])"};
+  }
+  const Cli cli{*endpoint};
+  const std::string& cmd = args[0];
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  if (address && !(cmd == "building" && sub == "add")) {
+    throw UsageError{"--address only applies to 'building add'"};
+  }
+  if (limit && cmd != "dead-letters") throw UsageError{"--limit only applies to 'dead-letters'"};
+
+  if (cmd == "health") {
+    expect_args(args, 1, "health");
+    return cli.get("/api/v1/health");
+  }
+  if (cmd == "customer" && sub == "add") {
+    expect_args(args, 4, "customer add <id> <name>");
+    const auto& id = args[2];
+    // Scripts provisioning idempotently may treat exit 1 + this message as fine.
+    return cli.post("/api/v1/customers", json{{"id", id}, {"name", args[3]}},
+                    "customer " + id + " created", "customer " + id + " already exists");
+  }
+  if (cmd == "customer" && sub == "list") {
+    expect_args(args, 2, "customer list");
+    return cli.get("/api/v1/customers");
+  }
+  if (cmd == "building" && sub == "add") {
+    expect_args(args, 5, "building add <customer> <id> <name> [--address A]");
+    json body{{"id", args[3]}, {"name", args[4]}};
+    if (address) body["address"] = *address;
+    return cli.post("/api/v1/customers/" + percent_encode(args[2]) + "/buildings", body,
+                    "building " + args[2] + "/" + args[3] + " created");
+  }
+  if (cmd == "building" && sub == "list") {
+    expect_args(args, 3, "building list <customer>");
+    return cli.get("/api/v1/customers/" + percent_encode(args[2]) + "/buildings");
+  }
+  if (cmd == "thing" && sub == "add") {
+    expect_args(args, 3, "thing add <thing-name>");
+    const auto name = nbms::ThingName::parse(args[2]);
+    if (!name) throw UsageError{name.error().message};
+    return cli.post(building_path(name->customer, name->building) + "/things",
+                    json{{"name", args[2]}}, "thing " + args[2] + " created");
+  }
+  if (cmd == "thing" && sub == "list") {
+    expect_args(args, 4, "thing list <customer> <building>");
+    return cli.get(building_path(args[2], args[3]) + "/things");
+  }
+  if (cmd == "points" || cmd == "latest") {
+    expect_args(args, 3, cmd + " <customer> <building>");
+    return cli.get(building_path(args[1], args[2]) + "/" + cmd);
+  }
+  if (cmd == "history") {
+    expect_args(args, 6, "history <customer> <building> <point_id> <from> <to>");
+    return cli.get(building_path(args[1], args[2]) + "/points/" + percent_encode(args[3]) +
+                   "/history?from=" + percent_encode(args[4]) + "&to=" + percent_encode(args[5]));
+  }
+  if (cmd == "dead-letters") {
+    expect_args(args, 1, "dead-letters [--limit N]");
+    std::string target = "/api/v1/dead-letters";
+    if (limit) target += "?limit=" + percent_encode(*limit);
+    return cli.get(target);
+  }
+  if (cmd == "customer" || cmd == "building" || cmd == "thing") {
+    throw UsageError{"usage: nbmsctl " + cmd + " add|list ..."};
+  }
+  throw UsageError{"unknown command '" + cmd + "'"};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    std::cerr << "nbmsctl: " << e.message << "\n(see nbmsctl --help)\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "nbmsctl: " << e.what() << "\n";
+    return kExitHttpError;
+  }
+}
