@@ -107,8 +107,7 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       break;
     }
     case protocol::Kind::reserved:
-      return reject(topic, payload, Reject::reserved,
-                    "reserved: " + env.point + " is not handled yet");
+      return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
     case protocol::Kind::unknown:
       return reject(topic, payload, Reject::unknown_type,
                     "unknown message type '" + env.point.substr(0, 64) + "'");

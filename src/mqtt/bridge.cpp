@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -27,6 +28,14 @@ struct Bridge::Impl {
   Handler handler;
   std::unique_ptr<::mqtt::async_client> client;
   std::thread supervisor;
+  // Commands wait here for the sender thread. Paho's publish takes a library
+  // lock that its receive thread holds while our message callback runs, and
+  // that callback waits for the ingest worker: the worker must never call
+  // Paho itself, or both wait forever.
+  std::thread sender;
+  std::deque<::mqtt::message_ptr> outbox;
+  std::condition_variable outbox_cv;
+  bool sender_stopping = false;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -99,6 +108,26 @@ struct Bridge::Impl {
                    session_present ? "resumed" : "new");
   }
 
+  void send_loop() {
+    for (;;) {
+      ::mqtt::message_ptr msg;
+      {
+        std::unique_lock lock(mu);
+        outbox_cv.wait(lock, [&] { return sender_stopping || !outbox.empty(); });
+        if (outbox.empty()) return;
+        msg = std::move(outbox.front());
+        outbox.pop_front();
+      }
+      try {
+        client->publish(msg);  // the token is not awaited: never block here
+        ++published;
+      } catch (const ::mqtt::exception& e) {
+        ++publish_failures;
+        logger()->warn("cannot publish to '{}': {}", msg->get_topic(), e.what());
+      }
+    }
+  }
+
   void run() {
     auto delay = options.reconnect_min;
     std::uint64_t failures = 0;
@@ -150,6 +179,7 @@ void Bridge::start() {
   if (impl_->started) return;
   impl_->started = true;
   impl_->supervisor = std::thread([this] { impl_->run(); });
+  impl_->sender = std::thread([this] { impl_->send_loop(); });
 }
 
 void Bridge::stop() {
@@ -160,6 +190,13 @@ void Bridge::stop() {
     impl_->cv.notify_all();
   }
   if (impl_->supervisor.joinable()) impl_->supervisor.join();
+  {
+    // Hand Paho what is queued (it sends it before disconnecting), then stop.
+    std::lock_guard lock(impl_->mu);
+    impl_->sender_stopping = true;
+    impl_->outbox_cv.notify_all();
+  }
+  if (impl_->sender.joinable()) impl_->sender.join();
   try {
     if (impl_->client->is_connected()) {
       impl_->client->disconnect(std::chrono::seconds(2))->wait_for(std::chrono::seconds(5));
@@ -171,15 +208,20 @@ void Bridge::stop() {
 }
 
 Result<void> Bridge::publish(const std::string& topic, std::string payload) {
-  try {
-    auto msg = ::mqtt::make_message(topic, std::move(payload), kQos, false);
-    impl_->client->publish(msg);  // the token is not awaited: never block here
-    ++impl_->published;
-    return {};
-  } catch (const ::mqtt::exception& e) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->sender_stopping || !impl_->started) {
     ++impl_->publish_failures;
-    return fail(Errc::unavailable, std::string("cannot publish to '") + topic + "': " + e.what());
+    return fail(Errc::unavailable, "cannot publish to '" + topic + "': the bridge is not running");
   }
+  if (impl_->outbox.size() >= static_cast<std::size_t>(impl_->options.max_buffered)) {
+    ++impl_->publish_failures;
+    return fail(Errc::unavailable, "cannot publish to '" + topic +
+                                       "': " + std::to_string(impl_->outbox.size()) +
+                                       " commands already wait for the broker");
+  }
+  impl_->outbox.push_back(::mqtt::make_message(topic, std::move(payload), kQos, false));
+  impl_->outbox_cv.notify_one();
+  return {};
 }
 
 BridgeStats Bridge::stats() const {

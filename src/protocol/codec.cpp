@@ -239,19 +239,27 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
     bool has_value = false;
     std::size_t k = 0;
     for (dom::element attr_el : msg) {
-      const std::string at = where + ".msg[" + std::to_string(k++) + "]";
+      // Built only for error messages: this loop runs for every point of every log.
+      const auto at = [&] { return where + ".msg[" + std::to_string(k) + "]"; };
       dom::object attr;
       if (attr_el.get_object().get(attr) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ": must be an object");
+        return fail(Errc::malformed, at() + ": must be an object");
       }
-      auto name = get_string(attr, at, "attr_name", 64, true);
-      if (!name) return std::unexpected(name.error());
+      std::string_view attr_name;
+      if (dom::element n; attr["attr_name"].get(n) != simdjson::SUCCESS) {
+        return fail(Errc::malformed, at() + ".attr_name: missing");
+      } else if (n.get_string().get(attr_name) != simdjson::SUCCESS) {
+        return fail(Errc::malformed, at() + ".attr_name: must be a string");
+      }
       dom::element data;
       if (attr["data"].get(data) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ".data: missing");
+        return fail(Errc::malformed, at() + ".data: missing");
       }
-      if (*name != "M_Value") continue;
-      if (has_value) return fail(Errc::malformed, at + ": M_Value appears twice");
+      ++k;
+      if (attr_name != "M_Value") continue;
+      if (has_value)
+        return fail(Errc::malformed,
+                    where + ".msg[" + std::to_string(k - 1) + "]: M_Value appears twice");
       has_value = true;
       switch (data.type()) {
         case dom::element_type::INT64:
@@ -269,7 +277,8 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
         case dom::element_type::NULL_VALUE:
           break;
         default:
-          return fail(Errc::malformed, at + ".data: M_Value must be a number, boolean or null");
+          return fail(Errc::malformed, where + ".msg[" + std::to_string(k - 1) +
+                                           "].data: M_Value must be a number, boolean or null");
       }
     }
     if (value) {

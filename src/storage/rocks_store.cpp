@@ -679,10 +679,9 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
   ThingState next = st;
   if (grown) next.dict = grown;
   next.latest.resize(dict->names.size());
-  for (const auto& pv : log.values) {
-    const auto ord = dict->ordinals.at(pv.point_id);
-    auto& cur = next.latest[ord];
-    if (!cur.set || cur.minute <= minute) cur = {true, minute, pv.value};
+  for (const auto& e : row.entries) {
+    auto& cur = next.latest[e.ordinal];
+    if (!cur.set || cur.minute <= minute) cur = {true, minute, e.value};
   }
   const std::uint32_t previous_day = st.has_data ? st.max_minute / 1440 : 0;
   if (!next.has_data || minute >= next.max_minute) {
