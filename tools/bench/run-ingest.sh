@@ -100,6 +100,7 @@ persistence false
 max_queued_messages 0
 max_queued_bytes 0
 max_inflight_messages 1000
+set_tcp_nodelay true
 log_dest stderr
 log_type error
 log_type warning
