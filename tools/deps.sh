@@ -7,7 +7,7 @@ packages=(
   cmake g++ make ccache pkg-config
   libboost-dev libpaho-mqttpp-dev libpaho-mqtt-dev nlohmann-json3-dev librocksdb-dev
   libspdlog-dev libssl-dev libsimdjson-dev libgtest-dev
-  mosquitto mosquitto-clients curl python3 ca-certificates
+  mosquitto mosquitto-clients libmosquitto-dev curl python3 ca-certificates
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(rocksdb-tools)

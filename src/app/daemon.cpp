@@ -129,9 +129,10 @@ Result<void> Daemon::start() {
   bo.reconnect_min = std::chrono::milliseconds(cfg.mqtt.reconnect_min_ms);
   bo.reconnect_max = std::chrono::milliseconds(cfg.mqtt.reconnect_max_ms);
   // The bridge delivers into the pipeline, which exists before the bridge starts.
-  d.bridge = std::make_unique<mqtt::Bridge>(bo, [&d](std::string topic, std::string payload) {
-    d.pipeline->submit_and_wait(std::move(topic), std::move(payload));
-  });
+  d.bridge =
+      std::make_unique<mqtt::Bridge>(bo, [&d](std::string_view topic, std::string_view payload) {
+        d.pipeline->submit_and_wait(topic, payload);
+      });
 
   d.router = std::make_unique<ingest::Router>(
       ingest::Router::Ports{*d.store, *d.store, *d.store, *d.store, *d.bridge, d.clock},

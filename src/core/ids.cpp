@@ -1,5 +1,7 @@
 #include "nbms/core/ids.hpp"
 
+#include <array>
+
 namespace nbms {
 namespace {
 
@@ -29,12 +31,21 @@ Result<void> validate_building_id(std::string_view id) {
   return validate_simple_id("building", id);
 }
 
+// Characters allowed in point ids: printable ASCII except / + # " and backslash.
+// A table: this runs for every point of every periodic log.
+constexpr auto kPointIdChars = [] {
+  std::array<bool, 256> ok{};
+  for (int c = 0x21; c <= 0x7e; ++c) ok[static_cast<std::size_t>(c)] = true;
+  for (unsigned char c : {'/', '+', '#', '"', '\\'}) ok[c] = false;
+  return ok;
+}();
+
 Result<void> validate_point_id(std::string_view id) {
   if (id.empty() || id.size() > 200) {
     return fail(Errc::malformed, "point_id must be 1..200 bytes");
   }
   for (unsigned char c : id) {
-    if (c < 0x21 || c > 0x7e || c == '/' || c == '+' || c == '#' || c == '"' || c == '\\') {
+    if (!kPointIdChars[c]) {
       return fail(Errc::malformed, "point_id '" + std::string(id.substr(0, 60)) +
                                        "' contains a character outside printable ASCII or one of "
                                        "/ + # \" \\");

@@ -24,15 +24,17 @@ bool Pipeline::enqueue(Item&& item, bool block) {
   return true;
 }
 
-bool Pipeline::submit_and_wait(std::string topic, std::string payload) {
-  Item item{std::move(topic), std::move(payload), {}, true};
+bool Pipeline::submit_and_wait(std::string_view topic, std::string_view payload) {
+  Item item{topic, payload, {}, nullptr};
   auto done = item.done.get_future();
   if (!enqueue(std::move(item), true)) return false;
   return done.get();
 }
 
 bool Pipeline::try_submit(std::string topic, std::string payload) {
-  return enqueue(Item{std::move(topic), std::move(payload), {}, false}, false);
+  auto owned = std::make_shared<const std::pair<std::string, std::string>>(std::move(topic),
+                                                                           std::move(payload));
+  return enqueue(Item{owned->first, owned->second, {}, owned}, false);
 }
 
 std::size_t Pipeline::queued() const {

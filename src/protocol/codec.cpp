@@ -2,9 +2,9 @@
 
 #include <simdjson.h>
 
+#include <bit>
 #include <charconv>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 
 namespace nbms::protocol {
 namespace {
@@ -24,14 +24,30 @@ std::string json_error(simdjson::error_code e) {
 }
 
 // Where a member sits in the message, for error messages ("point_3.msg[0].data").
-std::string path(std::string_view parent, std::string_view member) {
-  std::string p(parent);
+// Cheap to pass around: the text is built only when there is an error, since
+// the per-point code runs for every point of every log.
+struct Where {
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::size_t point = kNone;
+  std::size_t attr = kNone;
+
+  std::string str() const {
+    if (point == kNone) return {};
+    std::string p = "point_" + std::to_string(point);
+    if (attr != kNone) p += ".msg[" + std::to_string(attr) + "]";
+    return p;
+  }
+  std::string operator+(std::string_view tail) const { return str() + std::string(tail); }
+};
+
+std::string path(const Where& parent, std::string_view member) {
+  std::string p = parent.str();
   if (!p.empty()) p += '.';
   p += member;
   return p;
 }
 
-Result<std::string_view> get_string(dom::object obj, std::string_view parent, std::string_view key,
+Result<std::string_view> get_string(dom::object obj, const Where& parent, std::string_view key,
                                     std::size_t max_len, bool required) {
   dom::element e;
   if (obj[key].get(e) != simdjson::SUCCESS) {
@@ -49,7 +65,7 @@ Result<std::string_view> get_string(dom::object obj, std::string_view parent, st
   return s;
 }
 
-Result<std::int64_t> get_int(dom::object obj, std::string_view parent, std::string_view key,
+Result<std::int64_t> get_int(dom::object obj, const Where& parent, std::string_view key,
                              std::int64_t lo, std::int64_t hi) {
   dom::element e;
   if (obj[key].get(e) != simdjson::SUCCESS) {
@@ -78,7 +94,7 @@ std::optional<std::size_t> point_index(std::string_view key) {
 
 // The `point_0 .. point_<count-1>` members of a message, in index order.
 Result<std::vector<dom::object>> point_list(dom::object root, std::size_t max_points) {
-  auto count = get_int(root, "", "point_count", 0, static_cast<std::int64_t>(max_points));
+  auto count = get_int(root, Where{}, "point_count", 0, static_cast<std::int64_t>(max_points));
   if (!count) return std::unexpected(count.error());
   std::vector<dom::object> points(static_cast<std::size_t>(*count));
   std::vector<bool> seen(points.size(), false);
@@ -114,13 +130,45 @@ Result<std::vector<dom::object>> point_list(dom::object root, std::size_t max_po
 }
 
 Result<LocalMinute> get_time(dom::object root) {
-  auto text = get_string(root, "", "time", 64, true);
+  auto text = get_string(root, Where{}, "time", 64, true);
   if (!text) return std::unexpected(text.error());
   return LocalMinute::parse(*text);
 }
 
-std::string index_name(std::size_t i) {
-  return "point_" + std::to_string(i);
+// Point ids seen in one message: an open-addressing set of views into the
+// parsed document, one allocation per message instead of one per point.
+class IdSet {
+ public:
+  explicit IdSet(std::size_t n) : slots_(std::bit_ceil(2 * n + 1)) {}
+  // False if `id` (non-empty) was already inserted.
+  bool insert(std::string_view id) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t h = std::hash<std::string_view>{}(id)&mask;; h = (h + 1) & mask) {
+      if (slots_[h].data() == nullptr) {
+        slots_[h] = id;
+        return true;
+      }
+      if (slots_[h] == id) return false;
+    }
+  }
+
+ private:
+  std::vector<std::string_view> slots_;
+};
+
+// The `point_id` of entry `index`: present, valid, and not named before in
+// this message (a point named twice makes the message ambiguous).
+Result<std::string_view> unique_point_id(dom::object entry, std::size_t index, IdSet& seen) {
+  const Where where{index};
+  auto id = get_string(entry, where, "point_id", 1024, true);
+  if (!id) return id;
+  if (auto ok = validate_point_id(*id); !ok) {
+    return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
+  }
+  if (!seen.insert(*id)) {
+    return fail(Errc::malformed, where + ".point_id: '" + std::string(*id) + "' appears twice");
+  }
+  return id;
 }
 
 }  // namespace
@@ -183,7 +231,7 @@ struct Decoder::Impl {
     if (doc.get_object().get(obj) != simdjson::SUCCESS) {
       return fail(Errc::malformed, "payload must be a JSON object");
     }
-    auto type = get_string(obj, "", "msg_type", 64, true);
+    auto type = get_string(obj, Where{}, "msg_type", 64, true);
     if (!type) return std::unexpected(type.error());
     if (*type != msg_type) {
       return fail(Errc::malformed, "msg_type is '" + std::string(*type) + "', expected '" +
@@ -213,19 +261,12 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
   log.thing = thing;
   log.time = *time;
   log.values.reserve(points->size());
-  std::unordered_set<std::string_view> ids;
-  ids.reserve(points->size() * 2);
+  IdSet ids(points->size());
   for (std::size_t i = 0; i < points->size(); ++i) {
     const dom::object p = (*points)[i];
-    const std::string where = index_name(i);
-    auto id = get_string(p, where, "point_id", 1024, true);
+    const Where where{i};
+    auto id = unique_point_id(p, i, ids);
     if (!id) return std::unexpected(id.error());
-    if (auto ok = validate_point_id(*id); !ok) {
-      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
-    }
-    if (!ids.insert(*id).second) {
-      return fail(Errc::malformed, where + ".point_id: '" + std::string(*id) + "' appears twice");
-    }
     auto period = get_int(p, where, "period", 1, 1440);
     if (!period) return std::unexpected(period.error());
     if (i == 0) log.period_minutes = static_cast<int>(*period);
@@ -239,27 +280,24 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
     bool has_value = false;
     std::size_t k = 0;
     for (dom::element attr_el : msg) {
-      // Built only for error messages: this loop runs for every point of every log.
-      const auto at = [&] { return where + ".msg[" + std::to_string(k) + "]"; };
+      const Where at{i, k};
       dom::object attr;
       if (attr_el.get_object().get(attr) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at() + ": must be an object");
+        return fail(Errc::malformed, at + ": must be an object");
       }
       std::string_view attr_name;
       if (dom::element n; attr["attr_name"].get(n) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at() + ".attr_name: missing");
+        return fail(Errc::malformed, at + ".attr_name: missing");
       } else if (n.get_string().get(attr_name) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at() + ".attr_name: must be a string");
+        return fail(Errc::malformed, at + ".attr_name: must be a string");
       }
       dom::element data;
       if (attr["data"].get(data) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at() + ".data: missing");
+        return fail(Errc::malformed, at + ".data: missing");
       }
       ++k;
       if (attr_name != "M_Value") continue;
-      if (has_value)
-        return fail(Errc::malformed,
-                    where + ".msg[" + std::to_string(k - 1) + "]: M_Value appears twice");
+      if (has_value) return fail(Errc::malformed, Where{i, k - 1} + ": M_Value appears twice");
       has_value = true;
       switch (data.type()) {
         case dom::element_type::INT64:
@@ -277,8 +315,8 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
         case dom::element_type::NULL_VALUE:
           break;
         default:
-          return fail(Errc::malformed, where + ".msg[" + std::to_string(k - 1) +
-                                           "].data: M_Value must be a number, boolean or null");
+          return fail(Errc::malformed,
+                      Where{i, k - 1} + ".data: M_Value must be a number, boolean or null");
       }
     }
     if (value) {
@@ -301,20 +339,14 @@ Result<InitMessage> Decoder::init(const ThingName& thing, std::string_view paylo
   InitMessage out;
   out.time = *time;
   out.points.reserve(points->size());
-  std::unordered_set<std::string_view> ids;
+  IdSet ids(points->size());
   const std::string thing_name = thing.full();
   for (std::size_t i = 0; i < points->size(); ++i) {
     const dom::object p = (*points)[i];
-    const std::string where = index_name(i);
+    const Where where{i};
     PointInfo info;
-    auto id = get_string(p, where, "point_id", 1024, true);
+    auto id = unique_point_id(p, i, ids);
     if (!id) return std::unexpected(id.error());
-    if (auto ok = validate_point_id(*id); !ok) {
-      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
-    }
-    if (!ids.insert(*id).second) {
-      return fail(Errc::malformed, where + ".point_id: '" + std::string(*id) + "' appears twice");
-    }
     auto type = get_string(p, where, "object_type", 16, true);
     if (!type) return std::unexpected(type.error());
     if (type->empty() ||
@@ -362,13 +394,10 @@ Result<DeleteMessage> Decoder::remove(std::string_view payload) {
   if (!points) return std::unexpected(points.error());
   DeleteMessage out;
   out.time = *time;
+  IdSet ids(points->size());
   for (std::size_t i = 0; i < points->size(); ++i) {
-    const std::string where = index_name(i);
-    auto id = get_string((*points)[i], where, "point_id", 1024, true);
+    auto id = unique_point_id((*points)[i], i, ids);
     if (!id) return std::unexpected(id.error());
-    if (auto ok = validate_point_id(*id); !ok) {
-      return fail(Errc::malformed, where + ".point_id: " + ok.error().message);
-    }
     out.point_ids.emplace_back(*id);
   }
   return out;
@@ -377,7 +406,7 @@ Result<DeleteMessage> Decoder::remove(std::string_view payload) {
 Result<TimestampLastRequest> Decoder::timestamp_last(std::string_view payload) {
   auto root = impl_->root(payload, "Timestamp_Last");
   if (!root) return std::unexpected(root.error());
-  auto id = get_string(*root, "", "request_id", 64, false);
+  auto id = get_string(*root, Where{}, "request_id", 64, false);
   if (!id) return std::unexpected(id.error());
   return TimestampLastRequest{std::string(*id)};
 }

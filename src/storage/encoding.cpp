@@ -173,6 +173,11 @@ std::string series_ordinal_key(std::string_view thing, std::uint32_t ordinal) {
   put_u32be(k, ordinal);
   return k;
 }
+std::string sealed_day_key(std::string_view thing, std::uint32_t day) {
+  auto k = series_prefix(thing).append("S");
+  put_u32be(k, day);
+  return k;
+}
 std::string row_prefix(std::string_view thing) {
   return series_prefix(thing);
 }

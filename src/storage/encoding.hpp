@@ -49,6 +49,7 @@ std::uint32_t read_u32be(std::string_view four_bytes);
 // points:      v | customer 0 | building 0 | point_id
 // series:      v | thing 0 | 'N' | point_id     -> ordinal (u32be)
 //              v | thing 0 | 'O' | ordinal u32be -> point_id
+//              v | thing 0 | 'S' | day u32be     -> "" (the day was sealed once)
 // rows:        v | thing 0 | minute u32be       -> Row (unsealed periodic log)
 // periodic:    v | customer 0 | building 0 | yyyymm u32be | point_id 0 | day u32be -> Block
 // latest:      v | thing                        -> Latest
@@ -63,6 +64,7 @@ std::string point_key(std::string_view customer, std::string_view building,
 std::string series_prefix(std::string_view thing);
 std::string series_name_key(std::string_view thing, std::string_view point_id);
 std::string series_ordinal_key(std::string_view thing, std::uint32_t ordinal);
+std::string sealed_day_key(std::string_view thing, std::uint32_t day);
 std::string row_prefix(std::string_view thing);
 std::string row_key(std::string_view thing, std::uint32_t minute);
 std::string month_prefix(std::string_view customer, std::string_view building,

@@ -214,6 +214,25 @@ struct RocksStore::Impl {
     return {};
   }
 
+  // Every registry record under `prefix`, decoded.
+  template <class T>
+  Result<std::vector<T>> scan_records(Cf which, const std::string& prefix, std::string_view what) {
+    std::vector<T> out;
+    Result<void> inner;
+    auto r = scan(which, prefix, [&](std::string_view, std::string_view v) {
+      auto record = decode_record<T>(v, what);
+      if (!record) {
+        inner = std::unexpected(record.error());
+        return false;
+      }
+      out.push_back(std::move(*record));
+      return true;
+    });
+    if (!r) return std::unexpected(r.error());
+    if (!inner) return std::unexpected(inner.error());
+    return out;
+  }
+
   // ---- series dictionaries ----
   Result<std::shared_ptr<const Dict>> load_dict(std::string_view thing) {
     {
@@ -312,16 +331,24 @@ struct RocksStore::Impl {
     rocksdb::WriteBatch batch;
     for (auto& [day, by_ordinal] : days) {
       const auto yyyymm = LocalMinute::from_minutes(day * 1440).yyyymm();
+      // Blocks exist only for a day this thing sealed before (late rows): only
+      // then is each point's block read and merged.
+      const auto marker = sealed_day_key(thing, day);
+      auto sealed_before = get(kSeries, marker);
+      if (!sealed_before) return std::unexpected(sealed_before.error());
+      batch.Put(cf(kSeries), marker, "");
       for (auto& [ord, samples] : by_ordinal) {
         if (ord >= (*dict)->names.size()) return fail(Errc::io, "row names an unknown series");
         const auto key =
             block_key(name->customer, name->building, yyyymm, (*dict)->names[ord], day);
-        auto existing = get(kPeriodic, key);
-        if (!existing) return std::unexpected(existing.error());
-        if (*existing) {
-          auto old = decode_block(**existing);
-          if (!old) return std::unexpected(old.error());
-          samples = merge_samples(*old, samples);
+        if (*sealed_before) {
+          auto existing = get(kPeriodic, key);
+          if (!existing) return std::unexpected(existing.error());
+          if (*existing) {
+            auto old = decode_block(**existing);
+            if (!old) return std::unexpected(old.error());
+            samples = merge_samples(*old, samples);
+          }
         }
         batch.Put(cf(kPeriodic), key, encode_block(samples));
       }
@@ -417,21 +444,7 @@ Result<void> RocksStore::create_customer(const Customer& c) {
 }
 
 Result<std::vector<Customer>> RocksStore::customers() {
-  std::vector<Customer> out;
-  Result<void> inner;
-  auto r = impl_->scan(kCustomers, std::string(1, kKeyVersion),
-                       [&](std::string_view, std::string_view v) {
-                         auto c = decode_record<Customer>(v, "customer");
-                         if (!c) {
-                           inner = std::unexpected(c.error());
-                           return false;
-                         }
-                         out.push_back(std::move(*c));
-                         return true;
-                       });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
+  return impl_->scan_records<Customer>(kCustomers, std::string(1, kKeyVersion), "customer");
 }
 
 Result<Customer> RocksStore::customer(std::string_view id) {
@@ -459,21 +472,7 @@ Result<void> RocksStore::create_building(const Building& b) {
 }
 
 Result<std::vector<Building>> RocksStore::buildings(std::string_view customer) {
-  std::vector<Building> out;
-  Result<void> inner;
-  auto r =
-      impl_->scan(kBuildings, building_prefix(customer), [&](std::string_view, std::string_view v) {
-        auto b = decode_record<Building>(v, "building");
-        if (!b) {
-          inner = std::unexpected(b.error());
-          return false;
-        }
-        out.push_back(std::move(*b));
-        return true;
-      });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
+  return impl_->scan_records<Building>(kBuildings, building_prefix(customer), "building");
 }
 
 Result<Building> RocksStore::building(std::string_view customer, std::string_view id) {
@@ -512,21 +511,8 @@ Result<Thing> RocksStore::thing(std::string_view name) {
 
 Result<std::vector<Thing>> RocksStore::things(std::string_view customer,
                                               std::string_view building) {
-  std::vector<Thing> out;
-  Result<void> inner;
-  const std::string prefix = thing_key(std::string(customer) + "_" + std::string(building) + "_");
-  auto r = impl_->scan(kThings, prefix, [&](std::string_view, std::string_view v) {
-    auto t = decode_record<Thing>(v, "thing");
-    if (!t) {
-      inner = std::unexpected(t.error());
-      return false;
-    }
-    out.push_back(std::move(*t));
-    return true;
-  });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
+  return impl_->scan_records<Thing>(
+      kThings, thing_key(std::string(customer) + "_" + std::string(building) + "_"), "thing");
 }
 
 // ---- PointStore ----
@@ -587,21 +573,7 @@ Result<PointChanges> RocksStore::remove_points(const ThingName& thing,
 
 Result<std::vector<PointInfo>> RocksStore::points(std::string_view customer,
                                                   std::string_view building) {
-  std::vector<PointInfo> out;
-  Result<void> inner;
-  auto r = impl_->scan(kPoints, point_prefix(customer, building),
-                       [&](std::string_view, std::string_view v) {
-                         auto p = decode_record<PointInfo>(v, "point");
-                         if (!p) {
-                           inner = std::unexpected(p.error());
-                           return false;
-                         }
-                         out.push_back(std::move(*p));
-                         return true;
-                       });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
+  return impl_->scan_records<PointInfo>(kPoints, point_prefix(customer, building), "point");
 }
 
 // ---- SeriesStore ----

@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flood.hpp"
 #include "http_client.hpp"
 #include "mwsim/model.hpp"
 #include "mwsim/publisher.hpp"
@@ -337,6 +338,12 @@ int ingest(const Options& o) {
   const ProcStats broker0 = proc_stats(o.broker_pid);
   if (o.pid > 0 && !cpu0.ok) die("cannot read /proc/" + std::to_string(o.pid), 1);
 
+  // The flood goes through its own connection (see flood.hpp).
+  nbms::bench::Flood flood(o.broker, std::string(kProgram) + "-flood-" + std::to_string(getpid()),
+                           static_cast<int>(o.max_inflight));
+  if (auto err = flood.connect(); !err.empty())
+    die("cannot connect the flood publisher: " + err, 1);
+
   // Poller: every 50 ms, until every sample is stored, the timeout, or a stop.
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> stored{0};
@@ -382,14 +389,15 @@ int ingest(const Options& o) {
 
   // Flood.
   for (auto& item : items) {
-    if (Clock::now() > deadline) break;
-    if (!pub.publish(item.topic, std::move(item.payload))) break;
-    item.payload = std::string();
+    if (Clock::now() > deadline || events.stopping()) break;
+    if (!flood.publish(item.topic, item.payload)) break;
+    item.payload = std::string();  // libmosquitto has its own copy
     ++published;
   }
   const double publish_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  const bool acked = pub.flush(std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::max(Clock::duration::zero(), deadline - Clock::now())));
+  const bool acked = flood.flush(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::max(Clock::duration::zero(), deadline - Clock::now()))
+                                     .count());
   const double acked_s = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!http && !acked) std::fprintf(stderr, "%s: not every publish was acknowledged\n", kProgram);
   if (poller.joinable()) poller.join();
@@ -421,7 +429,8 @@ int ingest(const Options& o) {
     std::printf(
         "  publish: %llu messages queued in %.2f s, %zu not acknowledged by the broker "
         "after %.2f s\n",
-        static_cast<unsigned long long>(published.load()), publish_s, pub.in_flight(), acked_s);
+        static_cast<unsigned long long>(published.load()), publish_s,
+        static_cast<std::size_t>(published.load() - flood.acknowledged()), acked_s);
   }
   if (http) {
     if (complete) {

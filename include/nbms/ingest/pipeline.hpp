@@ -12,8 +12,10 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "nbms/ingest/router.hpp"
@@ -36,8 +38,10 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Enqueues the message and blocks until it is handled. Returns false if the
-  // pipeline stopped before the message was durably handled.
-  bool submit_and_wait(std::string topic, std::string payload);
+  // pipeline stopped before the message was durably handled. The views need
+  // only live for the call (the worker is done with them when it returns), so
+  // the MQTT payload is never copied.
+  bool submit_and_wait(std::string_view topic, std::string_view payload);
   // Enqueues without waiting (tests, tools); false if stopped or full.
   bool try_submit(std::string topic, std::string payload);
 
@@ -53,10 +57,11 @@ class Pipeline {
 
  private:
   struct Item {
-    std::string topic;
-    std::string payload;
+    std::string_view topic;
+    std::string_view payload;
     std::promise<bool> done;  // set when stored/rejected (true) or abandoned (false)
-    bool has_waiter = false;
+    // try_submit's copies; submit_and_wait's caller keeps its own data alive.
+    std::shared_ptr<const std::pair<std::string, std::string>> owned;
   };
 
   void run();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "nbms/core/ports.hpp"
 
@@ -43,7 +44,8 @@ struct BridgeStats {
 
 class Bridge final : public CommandPublisher {
  public:
-  using Handler = std::function<void(std::string topic, std::string payload)>;
+  // Called on Paho's thread for every message; the views live for the call only.
+  using Handler = std::function<void(std::string_view topic, std::string_view payload)>;
 
   Bridge(BridgeOptions options, Handler handler);
   ~Bridge() override;  // stop()
