@@ -38,6 +38,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kProgram = "nbms-bench";
 
 constexpr const char* kUsage = R"(Usage: nbms-bench ingest [options]
+       nbms-bench storage [options]   (nbms-bench storage --help)
 
 Ingest benchmark against a running nbmsd: registers a customer, building and
 things over REST, publishes each thing's init, then floods pre-built periodic_logs
@@ -102,7 +103,7 @@ Options parse_args(int argc, char** argv) {
     std::exit(argc < 2 ? 2 : 0);
   }
   if (std::string_view(argv[1]) != "ingest") {
-    die("unknown subcommand '" + std::string(argv[1]) + "' (only: ingest)");
+    die("unknown subcommand '" + std::string(argv[1]) + "' (ingest or storage)");
   }
   Options o;
   for (int i = 2; i < argc; ++i) {
@@ -492,7 +493,14 @@ int ingest(const Options& o) {
 
 }  // namespace
 
+namespace nbms::bench {
+int storage_bench(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "storage") {
+    return nbms::bench::storage_bench(argc, argv);
+  }
   const Options o = parse_args(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   return ingest(o);
