@@ -1,8 +1,8 @@
 // nbms-bench: benchmarks of a running nbmsd. Not a test: it measures.
 //
 //   nbms-bench ingest: registers a customer, building and things over REST, sends
-//   each thing's init, then floods pre-built periodic_logs (QoS 1, one MQTT client,
-//   bounded in flight) and polls GET /api/v1/health until nbmsd reports every
+//   each thing's init, then floods pre-built periodic_logs (QoS 1, one libmosquitto
+//   connection, bounded in flight) and polls GET /api/v1/health until nbmsd reports every
 //   sample durably stored. docs/performance.md describes the method.
 #include <unistd.h>
 
@@ -42,7 +42,7 @@ constexpr const char* kUsage = R"(Usage: nbms-bench ingest [options]
 
 Ingest benchmark against a running nbmsd: registers a customer, building and
 things over REST, publishes each thing's init, then floods pre-built periodic_logs
-at QoS 1 from one MQTT client (round-robin over the things, bounded in flight) and
+at QoS 1 through one libmosquitto connection (round-robin over the things, bounded in flight) and
 polls GET /api/v1/health every 50 ms until ingest.samples has grown by
 things x logs x points. Prints a report and a final one-line JSON summary.
 
