@@ -131,7 +131,14 @@ Result<void> Daemon::start() {
   // The bridge delivers into the pipeline, which exists before the bridge starts.
   d.bridge =
       std::make_unique<mqtt::Bridge>(bo, [&d](std::string_view topic, std::string_view payload) {
-        d.pipeline->submit_and_wait(topic, payload);
+        if (!d.pipeline->submit_and_wait(topic, payload)) {
+          // Only when stopping while storage refuses writes. Paho has acknowledged
+          // the message already, so say which one was not stored.
+          logger()->error(
+              "message on '{}' ({} bytes) was not stored: stopping while storage "
+              "refuses writes",
+              topic, payload.size());
+        }
       });
 
   d.router = std::make_unique<ingest::Router>(

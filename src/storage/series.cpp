@@ -1,0 +1,239 @@
+// The periodic history: append, history, latest (docs/storage.md).
+#include <algorithm>
+
+#include "store_impl.hpp"
+
+namespace nbms::storage {
+
+// ---- SeriesStore ----
+
+Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
+  std::lock_guard lock(impl_->write_mu);
+  auto& impl = *impl_;
+  const std::string thing = log.thing.full();
+  auto state_r = impl.state_of(log.thing);
+  if (!state_r) return std::unexpected(state_r.error());
+  ThingState& st = **state_r;
+
+  rocksdb::WriteBatch batch;
+  AppendResult result;
+  const std::uint32_t minute = log.time.minutes();
+
+  // Series ordinals; points new to this thing get the next ones, persisted in
+  // the same batch, and are listed as undeclared unless an init named them.
+  std::shared_ptr<Dict> grown;
+  const Dict* dict = st.dict.get();
+  Row row;
+  row.period = static_cast<std::uint16_t>(log.period_minutes);
+  row.entries.reserve(log.values.size());
+  for (const auto& pv : log.values) {
+    std::uint32_t ord = 0;
+    if (auto it = dict->ordinals.find(pv.point_id); it != dict->ordinals.end()) {
+      ord = it->second;
+    } else {
+      if (!grown) {
+        grown = std::make_shared<Dict>(*st.dict);
+        dict = grown.get();
+      }
+      ord = static_cast<std::uint32_t>(grown->names.size());
+      grown->names.push_back(pv.point_id);
+      grown->ordinals.emplace(pv.point_id, ord);
+      std::string ord_bytes;
+      put_u32be(ord_bytes, ord);
+      batch.Put(impl.cf(kSeries), series_name_key(thing, pv.point_id), ord_bytes);
+      batch.Put(impl.cf(kSeries), series_ordinal_key(thing, ord), pv.point_id);
+      const auto pkey = point_key(log.thing.customer, log.thing.building, pv.point_id);
+      auto known = impl.get(kPoints, pkey);
+      if (!known) return std::unexpected(known.error());
+      if (!*known) {
+        PointInfo info;
+        info.point_id = pv.point_id;
+        info.thing = thing;
+        const auto colon = pv.point_id.find(':');
+        info.name = colon == std::string::npos ? pv.point_id : pv.point_id.substr(colon + 1);
+        info.declared = false;
+        batch.Put(impl.cf(kPoints), pkey, encode(info));
+        ++result.undeclared;
+      }
+    }
+    row.entries.push_back({ord, pv.value});
+  }
+  std::sort(row.entries.begin(), row.entries.end(),
+            [](const RowEntry& a, const RowEntry& b) { return a.ordinal < b.ordinal; });
+
+  // A re-sent log for the same time: keep the values it does not repeat.
+  const auto rkey = row_key(thing, minute);
+  auto existing = impl.get(kRows, rkey);
+  if (!existing) return std::unexpected(existing.error());
+  if (*existing) {
+    auto old = decode_row(**existing);
+    if (!old) return std::unexpected(old.error());
+    for (const auto& e : old->entries) {
+      if (!find_in_row(row, e.ordinal)) row.entries.push_back(e);
+    }
+    std::sort(row.entries.begin(), row.entries.end(),
+              [](const RowEntry& a, const RowEntry& b) { return a.ordinal < b.ordinal; });
+  }
+  batch.Put(impl.cf(kRows), rkey, encode_row(row));
+
+  // Latest values: never move backwards in time (backfills are older).
+  ThingState next = st;
+  if (grown) next.dict = grown;
+  next.latest.resize(dict->names.size());
+  for (const auto& e : row.entries) {
+    auto& cur = next.latest[e.ordinal];
+    if (!cur.set || cur.minute <= minute) cur = {true, minute, e.value};
+  }
+  const std::uint32_t previous_day = st.has_data ? st.max_minute / 1440 : 0;
+  if (!next.has_data || minute >= next.max_minute) {
+    next.max_minute = minute;
+    next.period = row.period;
+  }
+  next.has_data = true;
+  batch.Put(impl.cf(kLatest), latest_key(thing), impl.encode_state(next));
+
+  if (auto w = impl.write(batch); !w) return std::unexpected(w.error());
+  st = std::move(next);
+  if (grown) impl.publish_dict(thing, std::move(grown));
+  result.samples = log.values.size();
+
+  // The thing moved to a new day: its earlier days are complete.
+  if (st.max_minute / 1440 > previous_day) {
+    if (auto sealed = impl.seal_thing(thing, st.max_minute / 1440); !sealed) {
+      spdlog::warn("storage: sealing {} failed (rows stay readable): {}", thing,
+                   sealed.error().message);
+    }
+  }
+  return result;
+}
+
+Result<std::vector<Sample>> RocksStore::history(std::string_view customer,
+                                                std::string_view building,
+                                                std::string_view point_id, LocalMinute from,
+                                                LocalMinute to) {
+  auto& impl = *impl_;
+  const rocksdb::Snapshot* snap = impl.db->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{impl.db.get(), snap};
+
+  std::vector<Sample> sealed;
+  Result<void> inner;
+  // Sealed day blocks, month by month.
+  for (std::uint32_t day = first_day_of_month(from.day()); day <= to.day();) {
+    const auto month = LocalMinute::from_minutes(day * 1440).yyyymm();
+    const auto prefix = block_prefix(customer, building, month, point_id);
+    std::string start = prefix;
+    put_u32be(start, std::max(day, from.day()));
+    auto r = impl.scan(
+        kPeriodic, prefix,
+        [&](std::string_view k, std::string_view v) {
+          const auto d = read_u32be(k.substr(prefix.size()));
+          if (d > to.day()) return false;
+          auto block = decode_block(v);
+          if (!block) {
+            inner = std::unexpected(block.error());
+            return false;
+          }
+          for (const auto& s : *block) {
+            const auto t = LocalMinute::from_minutes(d * 1440 + s.minute_of_day);
+            if (t >= from && t <= to) sealed.push_back({t, s.value});
+          }
+          return true;
+        },
+        snap, start);
+    if (!r) return std::unexpected(r.error());
+    if (!inner) return std::unexpected(inner.error());
+    // Next month's first day.
+    std::uint32_t next = day;
+    while (LocalMinute::from_minutes(next * 1440).yyyymm() == month) next += 28;
+    day = first_day_of_month(next);
+  }
+
+  // Rows not sealed yet, from every thing of the building that knows the point.
+  auto things_r = things(customer, building);
+  if (!things_r) return std::unexpected(things_r.error());
+  std::vector<Sample> recent;
+  for (const auto& t : *things_r) {
+    const auto thing = t.name.full();
+    auto dict = impl.load_dict(thing);
+    if (!dict) return std::unexpected(dict.error());
+    auto it = (*dict)->ordinals.find(std::string(point_id));
+    if (it == (*dict)->ordinals.end()) continue;
+    const auto ord = it->second;
+    const auto prefix = row_prefix(thing);
+    const auto end = row_key(thing, to.minutes());
+    auto r = impl.scan(
+        kRows, prefix,
+        [&](std::string_view k, std::string_view v) {
+          if (k > end) return false;
+          auto row = decode_row(v);
+          if (!row) {
+            inner = std::unexpected(row.error());
+            return false;
+          }
+          if (auto value = find_in_row(*row, ord)) {
+            recent.push_back(
+                {LocalMinute::from_minutes(read_u32be(k.substr(prefix.size()))), *value});
+          }
+          return true;
+        },
+        snap, row_key(thing, from.minutes()));
+    if (!r) return std::unexpected(r.error());
+    if (!inner) return std::unexpected(inner.error());
+  }
+  if (recent.empty()) return sealed;
+  std::sort(recent.begin(), recent.end(),
+            [](const Sample& a, const Sample& b) { return a.time < b.time; });
+  // Unsealed rows are newer than sealed blocks of the same minute.
+  std::vector<Sample> out;
+  out.reserve(sealed.size() + recent.size());
+  std::size_t i = 0, j = 0;
+  while (i < sealed.size() || j < recent.size()) {
+    if (j == recent.size() || (i < sealed.size() && sealed[i].time < recent[j].time)) {
+      out.push_back(sealed[i++]);
+    } else {
+      if (i < sealed.size() && sealed[i].time == recent[j].time) ++i;
+      out.push_back(recent[j++]);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<LatestValue>> RocksStore::latest(std::string_view customer,
+                                                    std::string_view building) {
+  auto things_r = things(customer, building);
+  if (!things_r) return std::unexpected(things_r.error());
+  std::vector<LatestValue> out;
+  for (const auto& t : *things_r) {
+    const auto thing = t.name.full();
+    auto raw = impl_->get(kLatest, latest_key(thing));
+    if (!raw) return std::unexpected(raw.error());
+    if (!*raw) continue;
+    auto l = decode_latest(**raw);
+    if (!l) return std::unexpected(l.error());
+    auto dict = impl_->load_dict(thing);
+    if (!dict) return std::unexpected(dict.error());
+    out.reserve(out.size() + l->entries.size());
+    for (const auto& e : l->entries) {
+      if (e.ordinal >= (*dict)->names.size()) continue;  // written after the dict was read
+      out.push_back({(*dict)->names[e.ordinal], LocalMinute::from_minutes(e.minute), e.value});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const LatestValue& a, const LatestValue& b) { return a.point_id < b.point_id; });
+  return out;
+}
+
+Result<std::optional<LastLog>> RocksStore::last_log(const ThingName& thing) {
+  auto raw = impl_->get(kLatest, latest_key(thing.full()));
+  if (!raw) return std::unexpected(raw.error());
+  if (!*raw) return std::optional<LastLog>{};
+  auto l = decode_latest(**raw);
+  if (!l) return std::unexpected(l.error());
+  return std::optional<LastLog>(LastLog{LocalMinute::from_minutes(l->max_minute), l->period});
+}
+
+}  // namespace nbms::storage

@@ -1,0 +1,364 @@
+#pragma once
+// RocksStore's internals, shared by its translation units (rocks_store.cpp:
+// opening, registry, points, dead letters, maintenance; series.cpp: the
+// periodic history). Private to src/storage.
+#include "nbms/storage/rocks_store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+#include <unordered_map>
+
+#include "encoding.hpp"
+
+namespace nbms::storage {
+namespace detail {
+
+using nlohmann::json;
+
+// Column families, mirroring the old DynamoDB tables (docs/storage.md).
+enum Cf : std::size_t {
+  kDefault,  // layout version
+  kCustomers,
+  kBuildings,
+  kCommon,
+  kThings,
+  kPoints,
+  kSeries,
+  kRows,
+  kPeriodic,
+  kLatest,
+  kCurrentAlarms,
+  kAlarmHistory,
+  kDeadLetters,
+  kCfCount,
+};
+constexpr std::array<const char*, kCfCount> kCfNames = {
+    "default", "customers", "buildings", "common",         "things",        "points",      "series",
+    "rows",    "periodic",  "latest",    "current_alarms", "alarm_history", "dead_letters"};
+
+constexpr std::string_view kLayoutKey = "nbms.layout_version";
+constexpr std::string_view kLayoutVersion = "1";
+
+inline Error io_error(const rocksdb::Status& s, std::string_view what) {
+  const auto code = s.IsNoSpace() || s.IsBusy() || s.IsTryAgain() ? Errc::unavailable : Errc::io;
+  return Error{code, std::string(what) + ": " + s.ToString()};
+}
+
+// Registry records are small, rare and read by people: JSON keeps them evolvable.
+inline std::string encode(const Customer& c) {
+  return json{{"id", c.id}, {"name", c.name}, {"created_ms", c.created_ms}}.dump();
+}
+inline std::string encode(const Building& b) {
+  return json{{"customer", b.customer},
+              {"id", b.id},
+              {"name", b.name},
+              {"address", b.address},
+              {"created_ms", b.created_ms}}
+      .dump();
+}
+inline std::string encode(const Thing& t) {
+  return json{{"name", t.name.full()}, {"created_ms", t.created_ms}}.dump();
+}
+inline std::string encode(const PointInfo& p) {
+  return json{{"point_id", p.point_id}, {"thing", p.thing},         {"object_type", p.object_type},
+              {"name", p.name},         {"equipment", p.equipment}, {"location", p.location},
+              {"unit", p.unit},         {"writable", p.writable},   {"declared", p.declared}}
+      .dump();
+}
+
+template <class T>
+Result<T> decode_record(std::string_view data, std::string_view what);
+
+template <>
+inline Result<Customer> decode_record<Customer>(std::string_view data, std::string_view what) {
+  try {
+    auto j = json::parse(data);
+    return Customer{j.at("id"), j.at("name"), j.at("created_ms")};
+  } catch (const std::exception& e) {
+    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
+  }
+}
+template <>
+inline Result<Building> decode_record<Building>(std::string_view data, std::string_view what) {
+  try {
+    auto j = json::parse(data);
+    return Building{j.at("customer"), j.at("id"), j.at("name"), j.value("address", ""),
+                    j.at("created_ms")};
+  } catch (const std::exception& e) {
+    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
+  }
+}
+template <>
+inline Result<Thing> decode_record<Thing>(std::string_view data, std::string_view what) {
+  try {
+    auto j = json::parse(data);
+    auto name = ThingName::parse(j.at("name").get<std::string>());
+    if (!name) return std::unexpected(name.error());
+    return Thing{*name, j.at("created_ms")};
+  } catch (const std::exception& e) {
+    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
+  }
+}
+template <>
+inline Result<PointInfo> decode_record<PointInfo>(std::string_view data, std::string_view what) {
+  try {
+    auto j = json::parse(data);
+    return PointInfo{j.at("point_id"), j.at("thing"),     j.at("object_type"),
+                     j.at("name"),     j.at("equipment"), j.at("location"),
+                     j.at("unit"),     j.at("writable"),  j.at("declared")};
+  } catch (const std::exception& e) {
+    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
+  }
+}
+
+// Point ids of one thing by series ordinal. Immutable once published; a thing
+// that gains points gets a new Dict (copy on write).
+struct Dict {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, std::uint32_t> ordinals;
+};
+
+// Writer-side state of one thing, touched only under write_mu.
+struct ThingState {
+  std::string customer;
+  std::string building;
+  std::shared_ptr<const Dict> dict;
+  struct Value {
+    bool set = false;
+    std::uint32_t minute = 0;
+    double value = 0;
+  };
+  std::vector<Value> latest;  // by ordinal
+  std::uint32_t max_minute = 0;
+  std::uint16_t period = 15;
+  bool has_data = false;
+};
+
+}  // namespace detail
+
+using namespace detail;
+
+struct RocksStore::Impl {
+  StoreOptions options;
+  const Clock& clock;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  rocksdb::WriteOptions write_options;
+
+  std::mutex write_mu;  // serialises every read-modify-write
+  std::unordered_map<std::string, ThingState> things;
+
+  std::shared_mutex dict_mu;
+  std::unordered_map<std::string, std::shared_ptr<const Dict>> dicts;
+
+  std::uint64_t next_dead_letter = 0;   // under write_mu
+  std::uint64_t first_dead_letter = 0;  // under write_mu
+
+  Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
+    write_options.sync = o.sync_writes;
+  }
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : cfs) {
+        if (h) (void)db->DestroyColumnFamilyHandle(h);
+      }
+      (void)db->Close();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(Cf which) { return cfs[which]; }
+
+  Result<std::optional<std::string>> get(Cf which, const std::string& key,
+                                         const rocksdb::Snapshot* snap = nullptr) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    std::string value;
+    auto s = db->Get(ro, cf(which), key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return std::unexpected(io_error(s, "read"));
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Result<void> write(rocksdb::WriteBatch& batch) {
+    auto s = db->Write(write_options, &batch);
+    if (!s.ok()) return std::unexpected(io_error(s, "write"));
+    return {};
+  }
+
+  // Visits every key with `prefix` in key order; `fn(key, value)` returns false to stop.
+  template <class Fn>
+  Result<void> scan(Cf which, const std::string& prefix, Fn&& fn,
+                    const rocksdb::Snapshot* snap = nullptr, const std::string& start = {}) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    const std::string upper = prefix_end(prefix);
+    rocksdb::Slice upper_slice(upper);
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf(which)));
+    for (it->Seek(start.empty() ? prefix : start); it->Valid(); it->Next()) {
+      const auto k = it->key();
+      if (!k.starts_with(prefix)) break;
+      if (!fn(std::string_view(k.data(), k.size()),
+              std::string_view(it->value().data(), it->value().size()))) {
+        break;
+      }
+    }
+    if (!it->status().ok()) return std::unexpected(io_error(it->status(), "scan"));
+    return {};
+  }
+
+  // Every registry record under `prefix`, decoded.
+  template <class T>
+  Result<std::vector<T>> scan_records(Cf which, const std::string& prefix, std::string_view what) {
+    std::vector<T> out;
+    Result<void> inner;
+    auto r = scan(which, prefix, [&](std::string_view, std::string_view v) {
+      auto record = decode_record<T>(v, what);
+      if (!record) {
+        inner = std::unexpected(record.error());
+        return false;
+      }
+      out.push_back(std::move(*record));
+      return true;
+    });
+    if (!r) return std::unexpected(r.error());
+    if (!inner) return std::unexpected(inner.error());
+    return out;
+  }
+
+  // ---- series dictionaries ----
+  Result<std::shared_ptr<const Dict>> load_dict(std::string_view thing) {
+    {
+      std::shared_lock lock(dict_mu);
+      if (auto it = dicts.find(std::string(thing)); it != dicts.end()) return it->second;
+    }
+    auto dict = std::make_shared<Dict>();
+    const std::string prefix = series_prefix(thing) + "O";
+    auto r = scan(kSeries, prefix, [&](std::string_view k, std::string_view v) {
+      const auto ord = read_u32be(k.substr(prefix.size()));
+      if (ord != dict->names.size()) return false;  // dense by construction
+      dict->ordinals.emplace(std::string(v), ord);
+      dict->names.emplace_back(v);
+      return true;
+    });
+    if (!r) return std::unexpected(r.error());
+    std::unique_lock lock(dict_mu);
+    auto [it, inserted] = dicts.emplace(std::string(thing), dict);
+    return it->second;
+  }
+
+  void publish_dict(const std::string& thing, std::shared_ptr<const Dict> dict) {
+    std::unique_lock lock(dict_mu);
+    dicts[thing] = std::move(dict);
+  }
+
+  // ---- thing state (write side) ----
+  Result<ThingState*> state_of(const ThingName& name) {
+    const std::string thing = name.full();
+    if (auto it = things.find(thing); it != things.end()) return &it->second;
+    ThingState st;
+    st.customer = name.customer;
+    st.building = name.building;
+    auto dict = load_dict(thing);
+    if (!dict) return std::unexpected(dict.error());
+    st.dict = *dict;
+    st.latest.resize(st.dict->names.size());
+    auto raw = get(kLatest, latest_key(thing));
+    if (!raw) return std::unexpected(raw.error());
+    if (*raw) {
+      auto l = decode_latest(**raw);
+      if (!l) return std::unexpected(l.error());
+      st.max_minute = l->max_minute;
+      st.period = l->period;
+      st.has_data = true;
+      for (const auto& e : l->entries) {
+        if (e.ordinal >= st.latest.size()) st.latest.resize(e.ordinal + 1);
+        st.latest[e.ordinal] = {true, e.minute, e.value};
+      }
+    }
+    return &things.emplace(thing, std::move(st)).first->second;
+  }
+
+  std::string encode_state(const ThingState& st) {
+    Latest l;
+    l.max_minute = st.max_minute;
+    l.period = st.period;
+    for (std::uint32_t i = 0; i < st.latest.size(); ++i) {
+      if (st.latest[i].set) l.entries.push_back({i, st.latest[i].minute, st.latest[i].value});
+    }
+    return encode_latest(l);
+  }
+
+  // ---- sealing ----
+  // Moves the rows of `thing` with day < `before_day` into per-point day blocks.
+  Result<std::size_t> seal_thing(const std::string& thing, std::uint32_t before_day) {
+    auto name = ThingName::parse(thing);
+    if (!name) return std::unexpected(name.error());
+    auto dict = load_dict(thing);
+    if (!dict) return std::unexpected(dict.error());
+    const std::string prefix = row_prefix(thing);
+    std::string end_key = row_key(thing, before_day * 1440);
+    // Rows grouped by day: day -> (ordinal -> samples)
+    std::map<std::uint32_t, std::map<std::uint32_t, std::vector<BlockSample>>> days;
+    std::vector<std::string> sealed_keys;
+    Result<void> inner;
+    auto r = scan(kRows, prefix, [&](std::string_view k, std::string_view v) {
+      if (k >= end_key) return false;
+      const auto minute = read_u32be(k.substr(prefix.size()));
+      auto row = decode_row(v);
+      if (!row) {
+        inner = std::unexpected(row.error());
+        return false;
+      }
+      auto& day = days[minute / 1440];
+      for (const auto& e : row->entries) {
+        day[e.ordinal].push_back({static_cast<std::uint16_t>(minute % 1440), e.value});
+      }
+      sealed_keys.emplace_back(k);
+      return true;
+    });
+    if (!r) return std::unexpected(r.error());
+    if (!inner) return std::unexpected(inner.error());
+    if (sealed_keys.empty()) return 0;
+
+    rocksdb::WriteBatch batch;
+    for (auto& [day, by_ordinal] : days) {
+      const auto yyyymm = LocalMinute::from_minutes(day * 1440).yyyymm();
+      // Blocks exist only for a day this thing sealed before (late rows): only
+      // then is each point's block read and merged.
+      const auto marker = sealed_day_key(thing, day);
+      auto sealed_before = get(kSeries, marker);
+      if (!sealed_before) return std::unexpected(sealed_before.error());
+      batch.Put(cf(kSeries), marker, "");
+      for (auto& [ord, samples] : by_ordinal) {
+        if (ord >= (*dict)->names.size()) return fail(Errc::io, "row names an unknown series");
+        const auto key =
+            block_key(name->customer, name->building, yyyymm, (*dict)->names[ord], day);
+        if (*sealed_before) {
+          auto existing = get(kPeriodic, key);
+          if (!existing) return std::unexpected(existing.error());
+          if (*existing) {
+            auto old = decode_block(**existing);
+            if (!old) return std::unexpected(old.error());
+            samples = merge_samples(*old, samples);
+          }
+        }
+        batch.Put(cf(kPeriodic), key, encode_block(samples));
+      }
+    }
+    for (const auto& k : sealed_keys) batch.Delete(cf(kRows), k);
+    if (auto w = write(batch); !w) return std::unexpected(w.error());
+    return sealed_keys.size();
+  }
+};
+
+}  // namespace nbms::storage
