@@ -307,8 +307,8 @@ struct RocksStore::Impl {
     if (!dict) return std::unexpected(dict.error());
     const std::string prefix = row_prefix(thing);
     std::string end_key = row_key(thing, before_day * 1440);
-    // Rows grouped by day: day -> (ordinal -> samples)
-    std::map<std::uint32_t, std::map<std::uint32_t, std::vector<BlockSample>>> days;
+    // Rows grouped by day, then by series ordinal (dense: one slot per point).
+    std::map<std::uint32_t, std::vector<std::vector<BlockSample>>> days;
     std::vector<std::string> sealed_keys;
     Result<void> inner;
     auto r = scan(kRows, prefix, [&](std::string_view k, std::string_view v) {
@@ -321,6 +321,7 @@ struct RocksStore::Impl {
       }
       auto& day = days[minute / 1440];
       for (const auto& e : row->entries) {
+        if (e.ordinal >= day.size()) day.resize(e.ordinal + 1);
         day[e.ordinal].push_back({static_cast<std::uint16_t>(minute % 1440), e.value});
       }
       sealed_keys.emplace_back(k);
@@ -339,7 +340,9 @@ struct RocksStore::Impl {
       auto sealed_before = get(kSeries, marker);
       if (!sealed_before) return std::unexpected(sealed_before.error());
       batch.Put(cf(kSeries), marker, "");
-      for (auto& [ord, samples] : by_ordinal) {
+      for (std::uint32_t ord = 0; ord < by_ordinal.size(); ++ord) {
+        auto& samples = by_ordinal[ord];
+        if (samples.empty()) continue;
         if (ord >= (*dict)->names.size()) return fail(Errc::io, "row names an unknown series");
         const auto key =
             block_key(name->customer, name->building, yyyymm, (*dict)->names[ord], day);
