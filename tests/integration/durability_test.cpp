@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "integration/fixture.hpp"
+#include "nbms/core/time.hpp"
 
 namespace nbms::it {
 namespace {
@@ -11,13 +12,7 @@ constexpr const char* kB = "02.AI-1:Supply_Temp";
 
 // "202210040000" + 15 * i minutes (i < 96 * 28: stays within October 2022).
 std::string quarter(int i) {
-  const int minutes = 15 * i;
-  const int day = 4 + minutes / 1440;
-  const int hh = minutes % 1440 / 60;
-  const int mm = minutes % 60;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "202210%02d%02d%02d", day, hh, mm);
-  return buf;
+  return LocalMinute::from_civil(2022, 10, 4, 0, 0).plus_minutes(15 * i).to_string();
 }
 
 class DurabilityTest : public NbmsTest {
