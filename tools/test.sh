@@ -11,7 +11,11 @@ build=build
 flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBMS_WERROR=ON)
 case "${1:-}" in
   --asan) build=build-asan; flags+=(-DNBMS_ASAN=ON) ;;
-  --tsan) build=build-tsan; flags+=(-DNBMS_TSAN=ON) ;;
+  --tsan)
+    build=build-tsan
+    flags+=(-DNBMS_TSAN=ON)
+    export TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp ${TSAN_OPTIONS:-}"
+    ;;
   "") ;;
   *) echo "usage: tools/test.sh [--asan|--tsan]" >&2; exit 2 ;;
 esac

@@ -295,6 +295,12 @@ void Server::Impl::stop_now() {
     }
   }
   threads.clear();
+  // The close posted in step 1 may not have run before ioc.stop(); no thread
+  // runs now, so close here: stop() must leave the port free.
+  if (acceptor) {
+    beast::error_code ec;
+    acceptor->close(ec);
+  }
 }
 
 Server::Server(ServerOptions options, Services services)
