@@ -336,13 +336,21 @@ Response get_building(const Ctx& x) {
   return json_response(200, to_json(*got));
 }
 
-Response list_things(const Ctx& x) {
+// GET of a list that belongs to one building: 404 unless the building exists,
+// then {"<member>": [...]} from `read(customer, building)`.
+template <class Read>
+Response building_list(const Ctx& x, const char* member, Read&& read) {
   const auto& c = x.params[0];
   const auto& b = x.params[1];
   if (auto v = check_building(x.s.registry, c, b); !v) return error_from(v.error());
-  auto all = x.s.registry.things(c, b);
+  auto all = read(c, b);
   if (!all) return error_from(all.error());
-  return json_response(200, {{"things", array_of(*all)}});
+  return json_response(200, {{member, array_of(*all)}});
+}
+
+Response list_things(const Ctx& x) {
+  return building_list(x, "things",
+                       [&](const auto& c, const auto& b) { return x.s.registry.things(c, b); });
 }
 
 Response create_thing(const Ctx& x) {
@@ -372,21 +380,13 @@ Response create_thing(const Ctx& x) {
 }
 
 Response list_points(const Ctx& x) {
-  const auto& c = x.params[0];
-  const auto& b = x.params[1];
-  if (auto v = check_building(x.s.registry, c, b); !v) return error_from(v.error());
-  auto all = x.s.points.points(c, b);
-  if (!all) return error_from(all.error());
-  return json_response(200, {{"points", array_of(*all)}});
+  return building_list(x, "points",
+                       [&](const auto& c, const auto& b) { return x.s.points.points(c, b); });
 }
 
 Response latest(const Ctx& x) {
-  const auto& c = x.params[0];
-  const auto& b = x.params[1];
-  if (auto v = check_building(x.s.registry, c, b); !v) return error_from(v.error());
-  auto all = x.s.series.latest(c, b);
-  if (!all) return error_from(all.error());
-  return json_response(200, {{"points", array_of(*all)}});
+  return building_list(x, "points",
+                       [&](const auto& c, const auto& b) { return x.s.series.latest(c, b); });
 }
 
 Result<LocalMinute> time_param(const Query& q, const char* name) {

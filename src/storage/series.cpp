@@ -58,21 +58,26 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
     }
     row.entries.push_back({ord, pv.value});
   }
-  std::sort(row.entries.begin(), row.entries.end(),
-            [](const RowEntry& a, const RowEntry& b) { return a.ordinal < b.ordinal; });
+  constexpr auto by_ordinal = [](const RowEntry& a, const RowEntry& b) {
+    return a.ordinal < b.ordinal;
+  };
+  std::sort(row.entries.begin(), row.entries.end(), by_ordinal);
 
-  // A re-sent log for the same time: keep the values it does not repeat.
+  // A re-sent log for the same time: keep the values it does not repeat. A
+  // time after the thing's newest log has no row yet (rows are written only
+  // here, with max_minute), so the usual live log skips the read.
   const auto rkey = row_key(thing, minute);
-  auto existing = impl.get(kRows, rkey);
-  if (!existing) return std::unexpected(existing.error());
-  if (*existing) {
-    auto old = decode_row(**existing);
-    if (!old) return std::unexpected(old.error());
-    for (const auto& e : old->entries) {
-      if (!find_in_row(row, e.ordinal)) row.entries.push_back(e);
+  if (st.has_data && minute <= st.max_minute) {
+    auto existing = impl.get(kRows, rkey);
+    if (!existing) return std::unexpected(existing.error());
+    if (*existing) {
+      auto old = decode_row(**existing);
+      if (!old) return std::unexpected(old.error());
+      for (const auto& e : old->entries) {
+        if (!find_in_row(row, e.ordinal)) row.entries.push_back(e);
+      }
+      std::sort(row.entries.begin(), row.entries.end(), by_ordinal);
     }
-    std::sort(row.entries.begin(), row.entries.end(),
-              [](const RowEntry& a, const RowEntry& b) { return a.ordinal < b.ordinal; });
   }
   batch.Put(impl.cf(kRows), rkey, encode_row(row));
 

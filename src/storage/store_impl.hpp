@@ -14,6 +14,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
+#include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "encoding.hpp"
@@ -74,46 +76,30 @@ inline std::string encode(const PointInfo& p) {
       .dump();
 }
 
-template <class T>
-Result<T> decode_record(std::string_view data, std::string_view what);
+// Registry records from their JSON. nlohmann throws on a missing or mistyped
+// member; decode_record turns that into a corruption error.
+inline Customer record_from(const json& j, std::type_identity<Customer>) {
+  return Customer{j.at("id"), j.at("name"), j.at("created_ms")};
+}
+inline Building record_from(const json& j, std::type_identity<Building>) {
+  return Building{j.at("customer"), j.at("id"), j.at("name"), j.value("address", ""),
+                  j.at("created_ms")};
+}
+inline Thing record_from(const json& j, std::type_identity<Thing>) {
+  auto name = ThingName::parse(j.at("name").get<std::string>());
+  if (!name) throw std::runtime_error(name.error().message);
+  return Thing{*name, j.at("created_ms")};
+}
+inline PointInfo record_from(const json& j, std::type_identity<PointInfo>) {
+  return PointInfo{j.at("point_id"), j.at("thing"),     j.at("object_type"),
+                   j.at("name"),     j.at("equipment"), j.at("location"),
+                   j.at("unit"),     j.at("writable"),  j.at("declared")};
+}
 
-template <>
-inline Result<Customer> decode_record<Customer>(std::string_view data, std::string_view what) {
+template <class T>
+Result<T> decode_record(std::string_view data, std::string_view what) {
   try {
-    auto j = json::parse(data);
-    return Customer{j.at("id"), j.at("name"), j.at("created_ms")};
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-template <>
-inline Result<Building> decode_record<Building>(std::string_view data, std::string_view what) {
-  try {
-    auto j = json::parse(data);
-    return Building{j.at("customer"), j.at("id"), j.at("name"), j.value("address", ""),
-                    j.at("created_ms")};
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-template <>
-inline Result<Thing> decode_record<Thing>(std::string_view data, std::string_view what) {
-  try {
-    auto j = json::parse(data);
-    auto name = ThingName::parse(j.at("name").get<std::string>());
-    if (!name) return std::unexpected(name.error());
-    return Thing{*name, j.at("created_ms")};
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-template <>
-inline Result<PointInfo> decode_record<PointInfo>(std::string_view data, std::string_view what) {
-  try {
-    auto j = json::parse(data);
-    return PointInfo{j.at("point_id"), j.at("thing"),     j.at("object_type"),
-                     j.at("name"),     j.at("equipment"), j.at("location"),
-                     j.at("unit"),     j.at("writable"),  j.at("declared")};
+    return record_from(json::parse(data), std::type_identity<T>{});
   } catch (const std::exception& e) {
     return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
   }

@@ -137,6 +137,12 @@ TEST_F(RocksStoreTest, ResentAndLateLogsReplaceWhatTheyRepeat) {
             (std::vector<Sample>{{at("202210040000"), 10}}));
   EXPECT_EQ(history("b", "202210040000", "202210040000"),
             (std::vector<Sample>{{at("202210040000"), 2}}));
+  // Re-sending the newest log with other points keeps what it does not repeat.
+  ASSERT_TRUE(store_->append(log("202210050000", {{"b", 9}})));
+  EXPECT_EQ(history("a", "202210050000", "202210050000"),
+            (std::vector<Sample>{{at("202210050000"), 3}}));
+  EXPECT_EQ(history("b", "202210050000", "202210050000"),
+            (std::vector<Sample>{{at("202210050000"), 9}}));
   // A backfilled (older) log does not move latest backwards.
   auto latest = store_->latest("C1", "B1");
   ASSERT_TRUE(latest);
