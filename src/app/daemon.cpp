@@ -4,24 +4,33 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <thread>
+#include <unordered_map>
 
+#include "nbms/auth/service.hpp"
 #include "nbms/http/server.hpp"
 #include "nbms/ingest/pipeline.hpp"
 #include "nbms/ingest/router.hpp"
 #include "nbms/mqtt/bridge.hpp"
+#include "nbms/protocol/codec.hpp"
+#include "nbms/realtime/hub.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::app {
 namespace {
 
 constexpr const char* kVersion = NBMS_VERSION;
-constexpr const char* kLoggers[] = {"nbmsd", "mqtt", "ingest", "storage", "http"};
+constexpr const char* kLoggers[] = {"nbmsd", "mqtt", "ingest",  "storage",
+                                    "http",  "auth", "realtime"};
 
 std::shared_ptr<spdlog::logger> logger() {
   return spdlog::get("nbmsd");
@@ -40,17 +49,107 @@ void setup_logging(const std::string& level) {
 
 }  // namespace
 
+// When each registered thing last sent a message (unix ms), since start: the
+// overview's online/offline state. Only registered things are kept, so its size
+// is bounded by the registry.
+class Activity {
+ public:
+  void seen(const std::string& thing, std::int64_t now_ms) {
+    std::lock_guard lock(mu_);
+    last_[thing] = now_ms;
+  }
+  std::optional<std::int64_t> last_seen(const std::string& thing) const {
+    std::lock_guard lock(mu_);
+    const auto it = last_.find(thing);
+    if (it == last_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::int64_t> last_;
+};
+
+// Calls `work` every `period` on its own thread until destroyed.
+class Ticker {
+ public:
+  Ticker(std::chrono::milliseconds period, std::function<void()> work)
+      : thread_([this, period, work = std::move(work)] {
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+            lock.unlock();
+            work();
+            lock.lock();
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after the members it uses
+};
+
 struct Daemon::Impl {
   config::Config config;
   SystemClock clock;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::unique_ptr<storage::RocksStore> store;
   std::unique_ptr<mqtt::Bridge> bridge;
+  std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<realtime::Hub> hub;
+  std::unique_ptr<Ticker> ticker;
+  Activity activity;
   std::unique_ptr<ingest::Router> router;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<http::Server> server;
   std::uint16_t port = 0;
   bool stopped = false;
+
+  // Remembers that a registered thing sent something (for the overview).
+  void note_activity(std::string_view topic) {
+    const auto env = protocol::parse_topic(topic);
+    if (!env || !store->thing(env->thing)) return;
+    activity.seen(env->thing, clock.now_ms());
+  }
+
+  // First start: the admin user, with NBMS_ADMIN_PASSWORD, the configured
+  // password file, or a one-time password printed once.
+  Result<void> bootstrap_admin() {
+    std::optional<std::string> password;
+    if (const char* env = std::getenv("NBMS_ADMIN_PASSWORD"); env && *env) {
+      password = env;
+    } else if (!config.auth.admin_password_file.empty()) {
+      auto secret = config::read_secret(config.auth.admin_password_file);
+      if (!secret) return std::unexpected(secret.error());
+      password = std::move(*secret);
+    }
+    auto created = auth->bootstrap_admin(password);
+    if (!created) {
+      return fail(created.error().code, "cannot create the admin user: " + created.error().message);
+    }
+    if (*created) {
+      // Deliberately not through the logger (which may be shipped elsewhere):
+      // once, to the console of the operator who started nbmsd.
+      std::fprintf(stderr,
+                   "\n  nbmsd: created user 'admin' with the one-time password: %s\n"
+                   "  Log in and change it (POST /api/v1/users/admin/password).\n\n",
+                   (*created)->c_str());
+    } else if (password) {
+      logger()->info("admin user ready");
+    }
+    return {};
+  }
 
   nlohmann::json health() const {
     const auto mq = bridge->stats();
@@ -84,6 +183,8 @@ struct Daemon::Impl {
           {"samples", c.samples.load()},
           {"rejected", c.rejected.load()},
           {"missing_values", c.missing.load()},
+          {"realtime", c.realtime.load()},
+          {"control_results", c.control_results.load()},
           {"queued", pipeline->queued()},
           {"rejected_by_reason", reasons}}},
     };
@@ -131,6 +232,7 @@ Result<void> Daemon::start() {
   // The bridge delivers into the pipeline, which exists before the bridge starts.
   d.bridge =
       std::make_unique<mqtt::Bridge>(bo, [&d](std::string_view topic, std::string_view payload) {
+        d.note_activity(topic);
         if (!d.pipeline->submit_and_wait(topic, payload)) {
           // Only when stopping while storage refuses writes. Paho has acknowledged
           // the message already, so say which one was not stored.
@@ -141,9 +243,21 @@ Result<void> Daemon::start() {
         }
       });
 
-  d.router = std::make_unique<ingest::Router>(
-      ingest::Router::Ports{*d.store, *d.store, *d.store, *d.store, *d.bridge, d.clock},
-      ingest::RouterOptions{cfg.mqtt.max_message_bytes});
+  auth::AuthOptions ao;
+  ao.pbkdf2_iterations = cfg.auth.pbkdf2_iterations;
+  ao.session_ttl_ms = cfg.auth.session_ttl_s * 1000;
+  ao.max_failures = cfg.auth.max_failed_logins;
+  d.auth = std::make_unique<auth::AuthService>(*d.store, *d.store, d.clock, ao);
+  if (auto r = d.bootstrap_admin(); !r) return r;
+
+  realtime::HubOptions hub_options;
+  hub_options.control_timeout_ms = std::int64_t{cfg.realtime.control_timeout_s} * 1000;
+  d.hub = std::make_unique<realtime::Hub>(*d.bridge, d.clock, hub_options);
+
+  d.router =
+      std::make_unique<ingest::Router>(ingest::Router::Ports{*d.store, *d.store, *d.store, *d.store,
+                                                             *d.bridge, d.clock, d.hub.get()},
+                                       ingest::RouterOptions{cfg.mqtt.max_message_bytes});
   ingest::PipelineOptions po;
   po.capacity = cfg.mqtt.queue_capacity;
   d.pipeline = std::make_unique<ingest::Pipeline>(*d.router, po, [&d] {
@@ -158,18 +272,25 @@ Result<void> Daemon::start() {
   ho.threads = cfg.http.threads;
   ho.body_limit = cfg.http.body_limit_bytes;
   ho.web_root = cfg.http.web_root;
+  ho.tls_cert_file = cfg.http.tls_cert_file;
+  ho.tls_key_file = cfg.http.tls_key_file;
+  ho.redirect_host = cfg.http.redirect_host;
+  ho.redirect_port = cfg.http.redirect_port;
   d.server = std::make_unique<http::Server>(
-      ho,
-      http::Services{*d.store, *d.store, *d.store, *d.store, d.clock, [&d] { return d.health(); }});
+      ho, http::Services{*d.store, *d.store, *d.store, *d.store, d.clock, *d.auth, d.hub.get(),
+                         [&d] { return d.health(); },
+                         [&d](const std::string& thing) { return d.activity.last_seen(thing); }});
   auto port = d.server->start();
   if (!port) {
     d.pipeline->stop();
     return std::unexpected(port.error());
   }
   d.port = *port;
+  d.ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [&d] { d.hub->tick(); });
   d.bridge->start();
-  logger()->info("nbmsd {} ready: http://{}:{} data {} broker {}", kVersion, cfg.http.host, d.port,
-                 cfg.storage.data_dir, cfg.mqtt.uri);
+  logger()->info("nbmsd {} ready: {}://{}:{} data {} broker {}", kVersion,
+                 cfg.http.tls() ? "https" : "http", cfg.http.host, d.port, cfg.storage.data_dir,
+                 cfg.mqtt.uri);
   return {};
 }
 
@@ -182,9 +303,12 @@ void Daemon::stop() {
   if (d.bridge) d.bridge->stop();
   if (d.pipeline) d.pipeline->stop();
   if (d.server) d.server->stop();
+  d.ticker.reset();
   d.server.reset();
   d.pipeline.reset();
   d.router.reset();
+  d.hub.reset();
+  d.auth.reset();
   d.bridge.reset();
   d.store.reset();
   logger()->info("nbmsd stopped cleanly");

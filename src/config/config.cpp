@@ -42,6 +42,10 @@ constexpr Range kQueueCapacity{1, 65536};
 constexpr Range kMaxMessageBytes{1024, std::int64_t{256} << 20};
 constexpr Range kDeadLetterLimit{0, 10'000'000};
 constexpr Range kBlockCacheMb{0, 65536};
+constexpr Range kPbkdf2Iterations{1'000, 10'000'000};
+constexpr Range kSessionTtlS{60, 30 * 24 * 3600};
+constexpr Range kMaxFailedLogins{1, 1000};
+constexpr Range kControlTimeoutS{1, 300};
 
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;
@@ -312,7 +316,27 @@ Result<void> listen_field(const Json& j, const std::string& path, Config& c) {
   return {};
 }
 
+// "redirect_listen": "HOST:PORT" fills two members.
+Result<void> redirect_listen_field(const Json& j, const std::string& path, Config& c) {
+  std::string text;
+  if (auto ok = read_string(j, path, text); !ok) return ok;
+  if (text.empty()) {
+    c.http.redirect_host.clear();
+    c.http.redirect_port = 0;
+    return {};
+  }
+  auto hp = split_host_port(text, 1);
+  if (!hp) return invalid(path, hp.error() + ", got " + quote(text));
+  c.http.redirect_host = std::move(hp->host);
+  c.http.redirect_port = hp->port;
+  return {};
+}
+
 using H = HttpConfig;
+using A = AuthConfig;
+using R = RealtimeConfig;
+constexpr auto kAuth = &Config::auth;
+constexpr auto kRealtime = &Config::realtime;
 using M = MqttConfig;
 using S = StorageConfig;
 using L = LogConfig;
@@ -327,6 +351,9 @@ constexpr std::array kHttpFields{
     Field{"threads", int_field<kHttp, &H::threads, kThreads>},
     Field{"body_limit_bytes", int_field<kHttp, &H::body_limit_bytes, kBodyLimitBytes>},
     Field{"web_root", string_field<kHttp, &H::web_root>},
+    Field{"tls_cert_file", string_field<kHttp, &H::tls_cert_file>},
+    Field{"tls_key_file", string_field<kHttp, &H::tls_key_file>},
+    Field{"redirect_listen", redirect_listen_field},
 };
 constexpr std::array kMqttFields{
     Field{"uri", string_field<kMqtt, &M::uri>},
@@ -346,15 +373,23 @@ constexpr std::array kStorageFields{
     Field{"dead_letter_limit", int_field<kStorage, &S::dead_letter_limit, kDeadLetterLimit>},
     Field{"block_cache_mb", int_field<kStorage, &S::block_cache_mb, kBlockCacheMb>},
 };
+constexpr std::array kAuthFields{
+    Field{"pbkdf2_iterations", int_field<kAuth, &A::pbkdf2_iterations, kPbkdf2Iterations>},
+    Field{"session_ttl_s", int_field<kAuth, &A::session_ttl_s, kSessionTtlS>},
+    Field{"max_failed_logins", int_field<kAuth, &A::max_failed_logins, kMaxFailedLogins>},
+    Field{"admin_password_file", string_field<kAuth, &A::admin_password_file>},
+};
+constexpr std::array kRealtimeFields{
+    Field{"control_timeout_s", int_field<kRealtime, &R::control_timeout_s, kControlTimeoutS>},
+};
 constexpr std::array kLogFields{
     Field{"level", string_field<kLog, &L::level>},
 };
 
 constexpr std::array kSections{
-    Section{"http", kHttpFields},
-    Section{"mqtt", kMqttFields},
-    Section{"storage", kStorageFields},
-    Section{"log", kLogFields},
+    Section{"http", kHttpFields},         Section{"mqtt", kMqttFields},
+    Section{"storage", kStorageFields},   Section{"auth", kAuthFields},
+    Section{"realtime", kRealtimeFields}, Section{"log", kLogFields},
 };
 
 // Levenshtein distance, ignoring ASCII case ("DataDir" is 1 from "data_dir").
@@ -598,8 +633,11 @@ Result<void> apply_data_dir(Config& c, std::string_view dir) {
 
 Result<void> validate(const Config& c) {
   // Free-text values: control characters are never intended and would garble logs.
-  const std::array<std::pair<std::string_view, const std::string*>, 5> texts{{
+  const std::array<std::pair<std::string_view, const std::string*>, 8> texts{{
       {"http.web_root", &c.http.web_root},
+      {"http.tls_cert_file", &c.http.tls_cert_file},
+      {"http.tls_key_file", &c.http.tls_key_file},
+      {"auth.admin_password_file", &c.auth.admin_password_file},
       {"mqtt.username", &c.mqtt.username},
       {"mqtt.password_file", &c.mqtt.password_file},
       {"storage.data_dir", &c.storage.data_dir},
@@ -621,12 +659,30 @@ Result<void> validate(const Config& c) {
            check_range("mqtt.max_message_bytes", c.mqtt.max_message_bytes, kMaxMessageBytes),
            check_range("storage.dead_letter_limit", c.storage.dead_letter_limit, kDeadLetterLimit),
            check_range("storage.block_cache_mb", c.storage.block_cache_mb, kBlockCacheMb),
+           check_range("auth.pbkdf2_iterations", c.auth.pbkdf2_iterations, kPbkdf2Iterations),
+           check_range("auth.session_ttl_s", c.auth.session_ttl_s, kSessionTtlS),
+           check_range("auth.max_failed_logins", c.auth.max_failed_logins, kMaxFailedLogins),
+           check_range("realtime.control_timeout_s", c.realtime.control_timeout_s,
+                       kControlTimeoutS),
        }) {
     if (!ok) return ok;
   }
 
   if (auto problem = host_problem(c.http.host)) {
     return invalid(kListenPath, *problem + ", got " + quote(c.http.host));
+  }
+
+  if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty()) {
+    return invalid(c.http.tls_cert_file.empty() ? "http.tls_cert_file" : "http.tls_key_file",
+                   "HTTPS needs both http.tls_cert_file and http.tls_key_file");
+  }
+  if (c.http.redirect_port != 0) {
+    if (!c.http.tls()) {
+      return invalid("http.redirect_listen", "needs HTTPS (http.tls_cert_file and tls_key_file)");
+    }
+    if (auto problem = host_problem(c.http.redirect_host)) {
+      return invalid("http.redirect_listen", *problem + ", got " + quote(c.http.redirect_host));
+    }
   }
 
   if (auto ok = check_mqtt_uri(c.mqtt.uri); !ok) return ok;
@@ -685,6 +741,12 @@ std::string to_json(const Config& c) {
   j["http"]["threads"] = c.http.threads;
   j["http"]["body_limit_bytes"] = c.http.body_limit_bytes;
   j["http"]["web_root"] = c.http.web_root;
+  j["http"]["tls_cert_file"] = c.http.tls_cert_file;
+  j["http"]["tls_key_file"] = c.http.tls_key_file;
+  j["http"]["redirect_listen"] =
+      c.http.redirect_port == 0
+          ? std::string()
+          : http_listen(HttpConfig{.host = c.http.redirect_host, .port = c.http.redirect_port});
   j["mqtt"]["uri"] = c.mqtt.uri;
   j["mqtt"]["client_id"] = c.mqtt.client_id;
   j["mqtt"]["username"] = c.mqtt.username;
@@ -699,6 +761,11 @@ std::string to_json(const Config& c) {
   j["storage"]["sync_writes"] = c.storage.sync_writes;
   j["storage"]["dead_letter_limit"] = c.storage.dead_letter_limit;
   j["storage"]["block_cache_mb"] = c.storage.block_cache_mb;
+  j["auth"]["pbkdf2_iterations"] = c.auth.pbkdf2_iterations;
+  j["auth"]["session_ttl_s"] = c.auth.session_ttl_s;
+  j["auth"]["max_failed_logins"] = c.auth.max_failed_logins;
+  j["auth"]["admin_password_file"] = c.auth.admin_password_file;
+  j["realtime"]["control_timeout_s"] = c.realtime.control_timeout_s;
   j["log"]["level"] = c.log.level;
   // A path given on the command line need not be UTF-8; never throw for it.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -22,6 +22,12 @@ std::string_view to_string(Errc code) {
       return "too_large";
     case Errc::unavailable:
       return "unavailable";
+    case Errc::unauthenticated:
+      return "unauthenticated";
+    case Errc::forbidden:
+      return "forbidden";
+    case Errc::throttled:
+      return "throttled";
     case Errc::io:
       return "io";
     case Errc::internal:

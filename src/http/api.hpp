@@ -4,8 +4,10 @@
 // nothing of Beast; server.cpp translates to and from the wire. All JSON in and
 // out of the API is built here.
 //
-// Thread-safety: Api is immutable after construction and handle() may run on
-// any number of threads at once (the ports are thread-safe).
+// Thread-safety: Api is immutable after construction (but for a counter of
+// logins in progress) and handle() may run on any number of threads at once
+// (the ports and AuthService are thread-safe).
+#include <atomic>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -22,6 +24,10 @@ struct Request {
   std::string target;        // origin-form, still percent-encoded: "/api/v1/x?y=1"
   std::string content_type;  // value of the Content-Type header, empty if absent
   std::string body;
+  std::string authorization;  // Authorization header, empty if absent
+  std::string cookie;         // Cookie header(s), joined with "; "
+  std::string remote;         // client address, for the audit log and throttling
+  bool secure = false;        // arrived over HTTPS
 };
 
 struct Response {
@@ -38,6 +44,7 @@ struct Response {
 struct ApiOptions {
   std::string web_root;  // empty: no static files
   std::size_t body_limit = 1 << 20;
+  int max_concurrent_logins = 1;  // more at once get 429 (each runs the slow KDF)
 };
 
 // HTTP status for a domain error code (invalid_argument -> 400, ...).
@@ -56,12 +63,17 @@ class Api {
   // the transport drops the body.
   Response handle(const Request& request) const;
 
+  // The caller of a request by its bearer token or session cookie (for the
+  // WebSocket upgrade, which does not go through handle()).
+  Result<auth::Principal> authenticate(const Request& request) const;
+
  private:
   Response route(const Request& request) const;
   Response serve_static(const Request& request, std::string_view path) const;
 
   Services services_;
   ApiOptions options_;
+  mutable std::atomic<int> logins_in_flight_{0};
 };
 
 }  // namespace nbms::http

@@ -18,14 +18,20 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "api.hpp"
 #include "log.hpp"
+#include "url.hpp"
+#include "ws_channel.hpp"
 
 namespace nbms::http {
 namespace {
@@ -33,6 +39,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -47,6 +54,11 @@ constexpr auto kDrainDeadline = 2s;
 constexpr auto kLingerTime = 1s;
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// WebSocket: largest client message, idle time before a ping goes unanswered,
+// and answers/results/errors queued for a client before it counts as too slow.
+constexpr std::size_t kWsMaxMessageBytes = 64 * 1024;
+constexpr auto kWsIdleTimeout = 60s;
+constexpr std::size_t kWsMaxQueuedMessages = 256;
 
 // Completion token for coroutines that reports errors in `ec` instead of throwing.
 auto use_awaitable_ec(beast::error_code& ec) {
@@ -58,13 +70,30 @@ std::string endpoint_text(const std::string& host, std::uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-// One client connection. Shared by its coroutine and Impl::connections (so that
-// stop() can reach it); its members are only touched on the connection's strand.
-struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool busy = false;  // between a request's header being read and its response written
+// One client connection, as stop() sees it. The concrete connection (plain or
+// TLS) is a Connection<Stream>; its members are only touched on its strand.
+struct ConnectionBase {
+  virtual ~ConnectionBase() = default;
+  virtual net::any_io_executor executor() = 0;
+  virtual void cancel() = 0;  // pending operations end with operation_aborted
+  virtual void close() = 0;   // the socket closes now
+  bool busy = false;          // between a request's header being read and its response written
+  // Set while the connection is a WebSocket: asks it to close with 1001.
+  std::function<void()> stop_websocket;
 };
+
+template <class Stream>
+struct Connection final : ConnectionBase {
+  template <class... Args>
+  explicit Connection(Args&&... args) : stream(std::forward<Args>(args)...) {}
+  net::any_io_executor executor() override { return stream.get_executor(); }
+  void cancel() override { beast::get_lowest_layer(stream).cancel(); }
+  void close() override { beast::get_lowest_layer(stream).close(); }
+  Stream stream;
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // The wire form of a router response. For HEAD, Content-Length is that of the
 // GET body and no body is sent.
@@ -73,7 +102,7 @@ bhttp::response<bhttp::string_body> to_message(Response out, unsigned version, b
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(out.status), version};
   res.set(bhttp::field::server, "nbms");
   res.set(bhttp::field::content_type, out.content_type);
-  for (const auto& [name, value] : out.headers) res.set(name, value);
+  for (const auto& [name, value] : out.headers) res.insert(name, value);
   res.keep_alive(keep_alive);
   if (head) {
     res.content_length(out.body.size());
@@ -95,25 +124,64 @@ void log_exception(std::exception_ptr e, const char* what) {
   }
 }
 
+// Boost 1.74's string_view is not std::string_view.
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+// The host part of a Host header or of an Origin's authority ("[::1]:8080" -> "[::1]").
+std::string_view host_part(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const auto end = authority.find(']');
+    return end == std::string_view::npos ? authority : authority.substr(0, end + 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+// True when an Origin header names the host the request was sent to, so that a
+// page of another site cannot open a WebSocket with the user's cookie.
+bool same_origin(std::string_view origin, std::string_view host) {
+  const auto scheme_end = origin.find("://");
+  if (scheme_end == std::string_view::npos) return false;
+  const auto authority = origin.substr(scheme_end + 3);
+  return beast::iequals(beast::string_view(authority.data(), authority.size()),
+                        beast::string_view(host.data(), host.size()));
+}
+
 }  // namespace
 
-// Owns the io_context, its threads, the acceptor and the registry of live
+// Owns the io_context, its threads, the acceptors and the registry of live
 // connections. Lifecycle calls (start/stop) are serialized by lifecycle_mu.
 struct Server::Impl {
   Impl(ServerOptions o, Services s)
       : options(std::move(o)),
-        api(std::move(s), ApiOptions{options.web_root, options.body_limit}),
+        api(s, ApiOptions{options.web_root, options.body_limit,
+                          static_cast<int>(std::max<std::size_t>(1, options.threads / 2))}),
+        services(std::move(s)),
         ioc(static_cast<int>(options.threads == 0 ? 1 : options.threads)) {}
 
-  net::awaitable<void> accept_loop();
-  net::awaitable<void> serve(std::shared_ptr<Connection> conn, std::uint64_t id);
-  net::awaitable<void> write_and_linger(Connection& conn, Response out);
-  void register_connection(tcp::socket socket);
+  // `redirect`: a plain listener that answers every request with a redirect to HTTPS.
+  net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool redirect);
+  template <class Stream>
+  net::awaitable<void> serve(std::shared_ptr<Connection<Stream>> conn, std::uint64_t id,
+                             bool redirect);
+  template <class Stream>
+  net::awaitable<void> websocket(std::shared_ptr<Connection<Stream>> conn,
+                                 bhttp::request<bhttp::string_body> req, auth::Principal who,
+                                 std::string remote);
+  template <class Stream>
+  net::awaitable<void> write_and_linger(Stream& stream, Response out);
+  template <class Stream>
+  void register_connection(std::shared_ptr<Connection<Stream>> conn, bool redirect);
+  Response redirect_to_https(const bhttp::request<bhttp::string_body>& req) const;
   void unregister(std::uint64_t id);
   void stop_now();
 
   const ServerOptions options;
   const Api api;
+  const Services services;
+  std::optional<ssl::context> tls;  // set by start() when HTTPS is configured
+  std::uint16_t port = 0;
 
   enum class State { idle, running, stopped };
   std::mutex lifecycle_mu;
@@ -122,34 +190,39 @@ struct Server::Impl {
   // Declared before ioc: coroutine frames destroyed with the io_context unregister here.
   std::mutex mu;
   std::condition_variable drained;
-  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections;  // guarded by mu
-  std::uint64_t next_id = 0;                                                   // guarded by mu
+  std::unordered_map<std::uint64_t, std::shared_ptr<ConnectionBase>> connections;  // guarded by mu
+  std::uint64_t next_id = 0;                                                       // guarded by mu
   std::atomic<bool> stopping{false};
 
   net::io_context ioc;
-  std::optional<tcp::acceptor> acceptor;  // used on its own strand once started
+  std::optional<tcp::acceptor> acceptor;           // each used on its own strand once started
+  std::optional<tcp::acceptor> redirect_acceptor;  // plain HTTP -> HTTPS
   std::vector<std::thread> threads;
 };
 
-net::awaitable<void> Server::Impl::accept_loop() {
+net::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& listener, bool redirect) {
   for (;;) {
     tcp::socket socket(net::make_strand(ioc));
     beast::error_code ec;
-    co_await acceptor->async_accept(socket, use_awaitable_ec(ec));
-    if (stopping.load() || !acceptor->is_open()) co_return;
+    co_await listener.async_accept(socket, use_awaitable_ec(ec));
+    if (stopping.load() || !listener.is_open()) co_return;
     if (ec) {
       // Typically EMFILE: back off instead of spinning on the error.
       logger().warn("accept failed: {}", ec.message());
-      net::steady_timer pause(acceptor->get_executor(), 100ms);
+      net::steady_timer pause(listener.get_executor(), 100ms);
       co_await pause.async_wait(use_awaitable_ec(ec));
       continue;
     }
-    register_connection(std::move(socket));
+    if (tls && !redirect) {
+      register_connection(std::make_shared<Connection<TlsStream>>(std::move(socket), *tls), false);
+    } else {
+      register_connection(std::make_shared<Connection<PlainStream>>(std::move(socket)), redirect);
+    }
   }
 }
 
-void Server::Impl::register_connection(tcp::socket socket) {
-  auto conn = std::make_shared<Connection>(std::move(socket));
+template <class Stream>
+void Server::Impl::register_connection(std::shared_ptr<Connection<Stream>> conn, bool redirect) {
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mu);
@@ -158,7 +231,7 @@ void Server::Impl::register_connection(tcp::socket socket) {
     connections.emplace(id, conn);
   }
   auto executor = conn->stream.get_executor();
-  net::co_spawn(executor, serve(std::move(conn), id),
+  net::co_spawn(executor, serve(std::move(conn), id, redirect),
                 [](std::exception_ptr e) { log_exception(e, "http connection"); });
 }
 
@@ -168,23 +241,43 @@ void Server::Impl::unregister(std::uint64_t id) {
   if (connections.empty()) drained.notify_all();
 }
 
-net::awaitable<void> Server::Impl::write_and_linger(Connection& conn, Response out) {
+template <class Stream>
+net::awaitable<void> Server::Impl::write_and_linger(Stream& stream, Response out) {
   auto res = to_message(std::move(out), 11, false, false);
   beast::error_code ec;
-  conn.stream.expires_after(kWriteTimeout);
-  co_await bhttp::async_write(conn.stream, res, use_awaitable_ec(ec));
+  auto& tcp_layer = beast::get_lowest_layer(stream);
+  tcp_layer.expires_after(kWriteTimeout);
+  co_await bhttp::async_write(stream, res, use_awaitable_ec(ec));
   if (ec) co_return;
-  conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  conn.stream.expires_after(kLingerTime);
+  tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
+  tcp_layer.expires_after(kLingerTime);
   std::size_t drained_bytes = 0;
   std::vector<char> scratch(16 * 1024);
   while (!ec && drained_bytes < kLingerBytes) {
-    drained_bytes +=
-        co_await conn.stream.async_read_some(net::buffer(scratch), use_awaitable_ec(ec));
+    drained_bytes += co_await tcp_layer.async_read_some(net::buffer(scratch), use_awaitable_ec(ec));
   }
 }
 
-net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn, std::uint64_t id) {
+Response Server::Impl::redirect_to_https(const bhttp::request<bhttp::string_body>& req) const {
+  const std::string_view host = host_part(sv(req[bhttp::field::host]));
+  const bool host_ok =
+      !host.empty() && host.find_first_of("/?#@ \t\r\n\\") == std::string_view::npos;
+  if (!host_ok) return error_response(400, "a Host header is required");
+  Response r;
+  r.status = 308;
+  r.content_type = "text/plain";
+  std::string location = "https://" + std::string(host);
+  if (port != 443) location += ":" + std::to_string(port);
+  const std::string_view target = sv(req.target());
+  location += target.starts_with('/') ? std::string(target) : std::string("/");
+  r.headers.emplace_back("Location", location);
+  r.body = "moved to " + location + "\n";
+  return r;
+}
+
+template <class Stream>
+net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection<Stream>> conn, std::uint64_t id,
+                                         bool redirect) {
   struct Unregister {
     Impl& impl;
     std::uint64_t id;
@@ -192,15 +285,26 @@ net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn, std::
   } unregister_on_exit{*this, id};
 
   auto& stream = conn->stream;
+  auto& tcp_layer = beast::get_lowest_layer(stream);
   beast::error_code ec;
-  const auto remote = stream.socket().remote_endpoint(ec);
+  const auto endpoint = tcp_layer.socket().remote_endpoint(ec);
+  const std::string remote = ec ? std::string("unknown") : endpoint.address().to_string();
+  constexpr bool kSecure = std::is_same_v<Stream, TlsStream>;
+  if constexpr (kSecure) {
+    tcp_layer.expires_after(kReadTimeout);
+    co_await stream.async_handshake(ssl::stream_base::server, use_awaitable_ec(ec));
+    if (ec) {
+      logger().debug("{}: TLS handshake failed: {}", remote, ec.message());
+      co_return;
+    }
+  }
   beast::flat_buffer buffer;
   while (!stopping.load()) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(options.body_limit);
 
-    stream.expires_after(kReadTimeout);
+    tcp_layer.expires_after(kReadTimeout);
     co_await bhttp::async_read_header(stream, buffer, parser, use_awaitable_ec(ec));
     conn->busy = true;
     if (!ec && beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
@@ -210,21 +314,21 @@ net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn, std::
     if (!ec) co_await bhttp::async_read(stream, buffer, parser, use_awaitable_ec(ec));
     if (ec == bhttp::error::body_limit) {
       co_await write_and_linger(
-          *conn, error_response(
-                     413, "request body exceeds " + std::to_string(options.body_limit) + " bytes"));
+          stream, error_response(413, "request body exceeds " + std::to_string(options.body_limit) +
+                                          " bytes"));
       co_return;
     }
     if (ec == bhttp::error::header_limit) {
-      co_await write_and_linger(*conn, error_response(431, "request header too large"));
+      co_await write_and_linger(stream, error_response(431, "request header too large"));
       co_return;
     }
     if (ec == bhttp::error::end_of_stream || ec == net::error::eof) {
       // The client closed between requests (or mid-request: nothing to answer).
-      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
     if (ec && ec.category() == beast::error_code(bhttp::error::bad_target).category()) {
-      co_await write_and_linger(*conn, error_response(400, "malformed HTTP request"));
+      co_await write_and_linger(stream, error_response(400, "malformed HTTP request"));
       co_return;
     }
     if (ec) co_return;  // timeout, reset, or cancelled by stop()
@@ -233,46 +337,167 @@ net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> conn, std::
     const auto started = std::chrono::steady_clock::now();
     Request in{std::string(req.method_string()), std::string(req.target()),
                std::string(req[bhttp::field::content_type]), std::move(req.body())};
-    Response out = api.handle(in);
+    in.authorization = std::string(req[bhttp::field::authorization]);
+    for (const auto& field : req) {
+      if (field.name() != bhttp::field::cookie) continue;
+      if (!in.cookie.empty()) in.cookie += "; ";
+      in.cookie += std::string(field.value());
+    }
+    in.remote = remote;
+    in.secure = kSecure;
+
+    Response out;
+    if (redirect) {
+      out = redirect_to_https(req);
+    } else if (beast::websocket::is_upgrade(req) && split_target(in.target).path == "/api/v1/ws" &&
+               services.hub) {
+      const auto origin = req[bhttp::field::origin];
+      auto who = api.authenticate(in);
+      if (!who) {
+        out = error_response(401, who.error().message);
+      } else if (!origin.empty() && !same_origin(sv(origin), sv(req[bhttp::field::host]))) {
+        out = error_response(403, "WebSocket from another origin");
+      } else {
+        conn->busy = false;
+        co_await websocket(conn, std::move(req), std::move(*who), remote);
+        co_return;
+      }
+    } else {
+      out = api.handle(in);
+    }
+    if constexpr (kSecure) {
+      out.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+    }
 
     const bool keep_alive = req.keep_alive() && !stopping.load();
     const int status = out.status;
     const std::size_t bytes = out.body.size();
     auto res =
         to_message(std::move(out), req.version(), keep_alive, req.method() == bhttp::verb::head);
-    stream.expires_after(kWriteTimeout);
+    tcp_layer.expires_after(kWriteTimeout);
     co_await bhttp::async_write(stream, res, use_awaitable_ec(ec));
     conn->busy = false;
     if (logger().should_log(spdlog::level::debug)) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
-      logger().debug("{}:{} {} {} -> {} {}B {}us", remote.address().to_string(), remote.port(),
-                     in.method, in.target.substr(0, 300), status, bytes, us);
+      logger().debug("{} {} {} -> {} {}B {}us", remote, in.method, in.target.substr(0, 300), status,
+                     bytes, us);
     }
     if (ec) co_return;
     if (!keep_alive) {
-      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
   }
 }
 
+// A WebSocket session: this coroutine reads; a second one on the same strand
+// writes what the channel queues, woken through `signal` (a timer that never
+// expires by itself and is cancelled to wake the writer).
+template <class Stream>
+net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>> conn,
+                                             bhttp::request<bhttp::string_body> req,
+                                             auth::Principal who, std::string remote) {
+  namespace ws = beast::websocket;
+  struct Session {
+    explicit Session(Stream& s) : socket(s), signal(s.get_executor()) {}
+    ws::stream<Stream&> socket;
+    net::steady_timer signal;
+    bool closing = false;  // the reader ended or stop() asked: the writer closes and exits
+    std::optional<ws::close_reason> close_with;
+  };
+  auto session = std::make_shared<Session>(conn->stream);
+  auto executor = conn->stream.get_executor();
+  const auto wake = [session, executor] {
+    net::post(executor, [session] { session->signal.cancel(); });
+  };
+  auto channel = std::make_shared<WsChannel>(services, std::move(who), auth::Origin{remote}, wake,
+                                             WsLimits{kWsMaxQueuedMessages});
+  conn->stop_websocket = [session] {
+    session->close_with = ws::close_reason(ws::close_code::going_away, "server shutting down");
+    session->signal.cancel();
+  };
+
+  beast::get_lowest_layer(conn->stream).expires_never();
+  ws::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = kReadTimeout;
+  timeouts.idle_timeout = kWsIdleTimeout;  // a ping at half of it; no answer -> closed
+  timeouts.keep_alive_pings = true;
+  session->socket.set_option(timeouts);
+  session->socket.set_option(ws::stream_base::decorator(
+      [](ws::response_type& res) { res.set(bhttp::field::server, "nbms"); }));
+  session->socket.read_message_max(kWsMaxMessageBytes);
+  beast::error_code ec;
+  co_await session->socket.async_accept(req, use_awaitable_ec(ec));
+  if (ec) co_return;
+  channel->open();
+
+  net::co_spawn(
+      executor,
+      [session, channel]() -> net::awaitable<void> {
+        beast::error_code wec;
+        for (;;) {
+          while (!session->closing && !session->close_with) {
+            if (channel->overflowed()) {
+              session->close_with =
+                  ws::close_reason(ws::close_code::policy_error, "send queue overflow");
+              break;
+            }
+            auto frame = channel->next_frame();
+            if (!frame) break;
+            session->socket.text(true);
+            co_await session->socket.async_write(net::buffer(*frame), use_awaitable_ec(wec));
+            if (wec) co_return;
+          }
+          if (session->close_with) {
+            co_await session->socket.async_close(*session->close_with, use_awaitable_ec(wec));
+            co_return;
+          }
+          if (session->closing) co_return;
+          session->signal.expires_at(net::steady_timer::time_point::max());
+          co_await session->signal.async_wait(use_awaitable_ec(wec));
+        }
+      },
+      [](std::exception_ptr e) { log_exception(e, "websocket writer"); });
+
+  beast::flat_buffer buffer;
+  for (;;) {
+    buffer.clear();
+    co_await session->socket.async_read(buffer, use_awaitable_ec(ec));
+    if (ec) break;  // closed by the peer, timeout, or the writer's close
+    channel->on_text(beast::buffers_to_string(buffer.data()));
+  }
+  if (ec != ws::error::closed && ec != net::error::operation_aborted) {
+    logger().debug("{}: websocket ended: {}", remote, ec.message());
+  }
+  channel->close();
+  conn->stop_websocket = nullptr;
+  session->closing = true;
+  session->signal.cancel();
+}
+
 void Server::Impl::stop_now() {
   stopping.store(true);
   // 1. Stop accepting.
-  if (acceptor) {
-    net::post(acceptor->get_executor(), [this] {
+  for (auto* listener : {&acceptor, &redirect_acceptor}) {
+    if (!*listener) continue;
+    net::post((*listener)->get_executor(), [listener] {
       beast::error_code ec;
-      acceptor->close(ec);
+      (*listener)->close(ec);
     });
   }
   // 2. Idle connections (waiting for a request) close now; busy ones finish their
-  //    current request and close (stopping turns keep-alive off).
+  //    current request and close (stopping turns keep-alive off); WebSockets are
+  //    closed with 1001 (going away).
   std::unique_lock lock(mu);
   for (const auto& [id, conn] : connections) {
-    net::post(conn->stream.get_executor(), [conn] {
-      if (!conn->busy) conn->stream.cancel();
+    net::post(conn->executor(), [conn] {
+      if (conn->stop_websocket) {
+        conn->stop_websocket();
+      } else if (!conn->busy) {
+        conn->cancel();
+      }
     });
   }
   // 3. Give in-flight requests a deadline, then cut what is left.
@@ -280,7 +505,7 @@ void Server::Impl::stop_now() {
     logger().warn("http stop: closing {} connection(s) still busy after {} ms", connections.size(),
                   std::chrono::duration_cast<std::chrono::milliseconds>(kDrainDeadline).count());
     for (const auto& [id, conn] : connections) {
-      net::post(conn->stream.get_executor(), [conn] { conn->stream.close(); });
+      net::post(conn->executor(), [conn] { conn->close(); });
     }
     drained.wait_for(lock, 1s, [this] { return connections.empty(); });
   }
@@ -297,9 +522,9 @@ void Server::Impl::stop_now() {
   threads.clear();
   // The close posted in step 1 may not have run before ioc.stop(); no thread
   // runs now, so close here: stop() must leave the port free.
-  if (acceptor) {
+  for (auto* listener : {&acceptor, &redirect_acceptor}) {
     beast::error_code ec;
-    acceptor->close(ec);
+    if (*listener) (*listener)->close(ec);
   }
 }
 
@@ -310,6 +535,47 @@ Server::~Server() {
   stop();
 }
 
+namespace {
+
+Result<tcp::acceptor> listen_on(net::io_context& ioc, const std::string& host_in,
+                                std::uint16_t port) {
+  const std::string host = host_in.empty() ? "0.0.0.0" : host_in;
+  const std::string where = endpoint_text(host, port);
+  beast::error_code ec;
+  tcp::resolver resolver(ioc);
+  const auto results = resolver.resolve(
+      host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return fail(Errc::io, "cannot listen on " + where + ": " +
+                              (ec ? ec.message() : std::string("host not found")));
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  tcp::acceptor acceptor(net::make_strand(ioc));
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail(Errc::io, "cannot listen on " + where + ": " + ec.message());
+  return acceptor;
+}
+
+Result<ssl::context> tls_context(const ServerOptions& o) {
+  ssl::context ctx(ssl::context::tls_server);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
+  beast::error_code ec;
+  ctx.use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) {
+    return fail(Errc::io, "cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+  }
+  ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+  if (ec) return fail(Errc::io, "cannot load TLS key " + o.tls_key_file + ": " + ec.message());
+  return ctx;
+}
+
+}  // namespace
+
 Result<std::uint16_t> Server::start() {
   auto& impl = *impl_;
   std::lock_guard life(impl.lifecycle_mu);
@@ -317,31 +583,34 @@ Result<std::uint16_t> Server::start() {
     return fail(Errc::internal, "http server already started");
   if (impl.state == Impl::State::stopped) return fail(Errc::internal, "http server was stopped");
 
-  const std::string host = impl.options.host.empty() ? "0.0.0.0" : impl.options.host;
-  const std::string where = endpoint_text(host, impl.options.port);
-  beast::error_code ec;
-  tcp::resolver resolver(impl.ioc);
-  const auto results =
-      resolver.resolve(host, std::to_string(impl.options.port),
-                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) {
-    return fail(Errc::io, "cannot listen on " + where + ": " +
-                              (ec ? ec.message() : std::string("host not found")));
+  const auto& o = impl.options;
+  if (!o.tls_cert_file.empty()) {
+    auto ctx = tls_context(o);
+    if (!ctx) return std::unexpected(ctx.error());
+    impl.tls.emplace(std::move(*ctx));
   }
-  const tcp::endpoint endpoint = results.begin()->endpoint();
-  tcp::acceptor acceptor(net::make_strand(impl.ioc));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail(Errc::io, "cannot listen on " + where + ": " + ec.message());
-  const auto port = acceptor.local_endpoint(ec).port();
-  if (ec) return fail(Errc::io, "cannot listen on " + where + ": " + ec.message());
-  impl.acceptor.emplace(std::move(acceptor));
+  auto main = listen_on(impl.ioc, o.host, o.port);
+  if (!main) return std::unexpected(main.error());
+  beast::error_code ec;
+  impl.port = main->local_endpoint(ec).port();
+  impl.acceptor.emplace(std::move(*main));
+  if (impl.tls && o.redirect_port != 0) {
+    auto redirect = listen_on(impl.ioc, o.redirect_host, o.redirect_port);
+    if (!redirect) {
+      impl.acceptor.reset();
+      return std::unexpected(redirect.error());
+    }
+    impl.redirect_acceptor.emplace(std::move(*redirect));
+  }
 
-  net::co_spawn(impl.acceptor->get_executor(), impl.accept_loop(),
+  net::co_spawn(impl.acceptor->get_executor(), impl.accept_loop(*impl.acceptor, false),
                 [](std::exception_ptr e) { log_exception(e, "http accept loop"); });
-  const std::size_t n = impl.options.threads == 0 ? 1 : impl.options.threads;
+  if (impl.redirect_acceptor) {
+    net::co_spawn(impl.redirect_acceptor->get_executor(),
+                  impl.accept_loop(*impl.redirect_acceptor, true),
+                  [](std::exception_ptr e) { log_exception(e, "http redirect accept loop"); });
+  }
+  const std::size_t n = o.threads == 0 ? 1 : o.threads;
   for (std::size_t i = 0; i < n; ++i) {
     impl.threads.emplace_back([&impl] {
       for (;;) {
@@ -355,8 +624,21 @@ Result<std::uint16_t> Server::start() {
     });
   }
   impl.state = Impl::State::running;
-  logger().info("listening on {} ({} thread(s))", endpoint_text(host, port), n);
-  return port;
+  logger().info("listening on {} ({}, {} thread(s))",
+                endpoint_text(o.host.empty() ? "0.0.0.0" : o.host, impl.port),
+                impl.tls ? "https" : "http", n);
+  if (impl.redirect_acceptor) {
+    logger().info("redirecting http on {} to https",
+                  endpoint_text(o.redirect_host, redirect_port()));
+  }
+  return impl.port;
+}
+
+std::uint16_t Server::redirect_port() const {
+  if (!impl_->redirect_acceptor) return 0;
+  beast::error_code ec;
+  const auto p = impl_->redirect_acceptor->local_endpoint(ec).port();
+  return ec ? 0 : p;
 }
 
 void Server::stop() {

@@ -106,6 +106,27 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       }
       break;
     }
+    case protocol::Kind::realtime: {
+      if (ports_.live == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto update = decoder_.realtime(thing, payload);
+      if (!update) return reject(topic, payload, Reject::malformed, update.error().message);
+      update->received_ms = ports_.clock.now_ms();
+      ports_.live->on_realtime(*update);
+      ++counters_.realtime;
+      break;
+    }
+    case protocol::Kind::control_result: {
+      if (ports_.live == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto result = decoder_.control_result(thing, payload);
+      if (!result) return reject(topic, payload, Reject::malformed, result.error().message);
+      ports_.live->on_control_result(*result);
+      ++counters_.control_results;
+      break;
+    }
     case protocol::Kind::reserved:
       return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
     case protocol::Kind::unknown:

@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace nbms::protocol {
@@ -171,6 +172,67 @@ Result<std::string_view> unique_point_id(dom::object entry, std::size_t index, I
   return id;
 }
 
+// A measured value as the MW writes it: a number, or true/false (1/0). Outer
+// nullopt: some other JSON type; inner nullopt: null (the MW could not read it).
+std::optional<std::optional<double>> number_or_null(dom::element data) {
+  switch (data.type()) {
+    case dom::element_type::INT64:
+      return std::optional<double>(static_cast<double>(data.get_int64().value_unsafe()));
+    case dom::element_type::UINT64:
+      return std::optional<double>(static_cast<double>(data.get_uint64().value_unsafe()));
+    case dom::element_type::DOUBLE:
+      return std::optional<double>(data.get_double().value_unsafe());
+    case dom::element_type::BOOL:
+      return std::optional<double>(data.get_bool().value_unsafe() ? 1.0 : 0.0);
+    case dom::element_type::NULL_VALUE:
+      return std::optional<double>();
+    default:
+      return std::nullopt;
+  }
+}
+
+// The M_Value of point entry `i` (its `msg` list of {attr_name, data}); nullopt
+// when it is null or absent. Shared by periodic_log and realtime, whose entries
+// follow the same rules.
+Result<std::optional<double>> m_value(dom::object p, std::size_t i) {
+  const Where where{i};
+  dom::array msg;
+  if (dom::element m; p["msg"].get(m) != simdjson::SUCCESS) {
+    return fail(Errc::malformed, where + ".msg: missing");
+  } else if (m.get_array().get(msg) != simdjson::SUCCESS) {
+    return fail(Errc::malformed, where + ".msg: must be a list");
+  }
+  std::optional<double> value;
+  bool has_value = false;
+  std::size_t k = 0;
+  for (dom::element attr_el : msg) {
+    const Where at{i, k++};
+    dom::object attr;
+    if (attr_el.get_object().get(attr) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, at + ": must be an object");
+    }
+    std::string_view attr_name;
+    if (dom::element n; attr["attr_name"].get(n) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, at + ".attr_name: missing");
+    } else if (n.get_string().get(attr_name) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, at + ".attr_name: must be a string");
+    }
+    dom::element data;
+    if (attr["data"].get(data) != simdjson::SUCCESS) {
+      return fail(Errc::malformed, at + ".data: missing");
+    }
+    if (attr_name != "M_Value") continue;
+    if (has_value) return fail(Errc::malformed, at + ": M_Value appears twice");
+    has_value = true;
+    auto v = number_or_null(data);
+    if (!v) {
+      return fail(Errc::malformed, at + ".data: M_Value must be a number, boolean or null");
+    }
+    value = *v;
+  }
+  return value;
+}
+
 }  // namespace
 
 Result<Envelope> parse_topic(std::string_view topic) {
@@ -210,8 +272,9 @@ Kind kind_of(std::string_view point) {
   if (point == "init") return Kind::init;
   if (point == "delete") return Kind::remove;
   if (point == "timestamp_last") return Kind::timestamp_last;
-  if (point == "realtime" || point == "alarm" || point == "disconnect" || point == "schedule" ||
-      point == "calendar" || point == "control_result") {
+  if (point == "realtime") return Kind::realtime;
+  if (point == "control_result") return Kind::control_result;
+  if (point == "alarm" || point == "disconnect" || point == "schedule" || point == "calendar") {
     return Kind::reserved;
   }
   return Kind::unknown;
@@ -264,63 +327,15 @@ Result<PeriodicLog> Decoder::periodic_log(const ThingName& thing, std::string_vi
   IdSet ids(points->size());
   for (std::size_t i = 0; i < points->size(); ++i) {
     const dom::object p = (*points)[i];
-    const Where where{i};
     auto id = unique_point_id(p, i, ids);
     if (!id) return std::unexpected(id.error());
-    auto period = get_int(p, where, "period", 1, 1440);
+    auto period = get_int(p, Where{i}, "period", 1, 1440);
     if (!period) return std::unexpected(period.error());
     if (i == 0) log.period_minutes = static_cast<int>(*period);
-    dom::array msg;
-    if (dom::element m; p["msg"].get(m) != simdjson::SUCCESS) {
-      return fail(Errc::malformed, where + ".msg: missing");
-    } else if (m.get_array().get(msg) != simdjson::SUCCESS) {
-      return fail(Errc::malformed, where + ".msg: must be a list");
-    }
-    std::optional<double> value;
-    bool has_value = false;
-    std::size_t k = 0;
-    for (dom::element attr_el : msg) {
-      const Where at{i, k};
-      dom::object attr;
-      if (attr_el.get_object().get(attr) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ": must be an object");
-      }
-      std::string_view attr_name;
-      if (dom::element n; attr["attr_name"].get(n) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ".attr_name: missing");
-      } else if (n.get_string().get(attr_name) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ".attr_name: must be a string");
-      }
-      dom::element data;
-      if (attr["data"].get(data) != simdjson::SUCCESS) {
-        return fail(Errc::malformed, at + ".data: missing");
-      }
-      ++k;
-      if (attr_name != "M_Value") continue;
-      if (has_value) return fail(Errc::malformed, Where{i, k - 1} + ": M_Value appears twice");
-      has_value = true;
-      switch (data.type()) {
-        case dom::element_type::INT64:
-          value = static_cast<double>(data.get_int64().value_unsafe());
-          break;
-        case dom::element_type::UINT64:
-          value = static_cast<double>(data.get_uint64().value_unsafe());
-          break;
-        case dom::element_type::DOUBLE:
-          value = data.get_double().value_unsafe();
-          break;
-        case dom::element_type::BOOL:
-          value = data.get_bool().value_unsafe() ? 1.0 : 0.0;
-          break;
-        case dom::element_type::NULL_VALUE:
-          break;
-        default:
-          return fail(Errc::malformed,
-                      Where{i, k - 1} + ".data: M_Value must be a number, boolean or null");
-      }
-    }
-    if (value) {
-      log.values.push_back(PointValue{std::string(*id), *value});
+    auto value = m_value(p, i);
+    if (!value) return std::unexpected(value.error());
+    if (*value) {
+      log.values.push_back(PointValue{std::string(*id), **value});
     } else {
       ++log.missing;
     }
@@ -411,6 +426,68 @@ Result<TimestampLastRequest> Decoder::timestamp_last(std::string_view payload) {
   return TimestampLastRequest{std::string(*id)};
 }
 
+Result<RealtimeUpdate> Decoder::realtime(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Realtime");
+  if (!root) return std::unexpected(root.error());
+  // Checked though not kept: received_ms (nbmsd's clock) orders live values, the
+  // MW's minute-resolution time adds nothing, but a bad one is a broken MW.
+  if (auto time = get_time(*root); !time) return std::unexpected(time.error());
+  auto points = point_list(*root, impl_->limits.max_points);
+  if (!points) return std::unexpected(points.error());
+
+  RealtimeUpdate out;
+  out.thing = thing;
+  out.values.reserve(points->size());
+  IdSet ids(points->size());
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    const dom::object p = (*points)[i];
+    auto id = unique_point_id(p, i, ids);
+    if (!id) return std::unexpected(id.error());
+    auto value = m_value(p, i);
+    if (!value) return std::unexpected(value.error());
+    if (*value) out.values.push_back(PointValue{std::string(*id), **value});
+  }
+  return out;
+}
+
+Result<ControlResult> Decoder::control_result(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Control_Result");
+  if (!root) return std::unexpected(root.error());
+  ControlResult out;
+  out.thing = thing;
+
+  auto request_id = get_string(*root, Where{}, "request_id", 64, true);
+  if (!request_id) return std::unexpected(request_id.error());
+  if (request_id->empty()) return fail(Errc::malformed, "request_id: must be 1..64 bytes");
+  out.request_id = std::string(*request_id);
+
+  auto point_id = get_string(*root, Where{}, "point_id", 1024, true);
+  if (!point_id) return std::unexpected(point_id.error());
+  if (auto ok = validate_point_id(*point_id); !ok) {
+    return fail(Errc::malformed, "point_id: " + ok.error().message);
+  }
+  out.point_id = std::string(*point_id);
+
+  auto result = get_string(*root, Where{}, "result", 64, true);
+  if (!result) return std::unexpected(result.error());
+  if (*result == "accepted") {
+    out.accepted = true;
+  } else if (*result != "failed") {
+    return fail(Errc::malformed, "result: must be 'accepted' or 'failed'");
+  }
+
+  if (dom::element v; (*root)["value"].get(v) == simdjson::SUCCESS) {
+    auto value = number_or_null(v);
+    if (!value) return fail(Errc::malformed, "value: must be a number, boolean or null");
+    out.value = *value;
+  }
+
+  auto message = get_string(*root, Where{}, "message", 500, false);
+  if (!message) return std::unexpected(message.error());
+  out.message = std::string(*message);
+  return out;
+}
+
 std::string encode_timestamp_last_reply(const TimestampLastRequest& request,
                                         std::optional<LastLog> last) {
   nlohmann::json j{
@@ -419,6 +496,44 @@ std::string encode_timestamp_last_reply(const TimestampLastRequest& request,
       {"time", last ? nlohmann::json(last->time.to_string()) : nlohmann::json(nullptr)},
       {"period", last ? last->period_minutes : 15}};
   return j.dump();
+}
+
+namespace {
+
+// Point ids from a browser or a store could hold bytes that are not UTF-8; such
+// bytes become U+FFFD rather than an exception or invalid JSON.
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string encode_subscribe(std::string_view request_id, const std::vector<std::string>& point_ids,
+                             std::int64_t lease_s) {
+  nlohmann::ordered_json j;
+  j["msg_type"] = "Subscribe";
+  j["request_id"] = request_id;
+  j["lease"] = lease_s;
+  j["point_ids"] = point_ids;
+  return dump(j);
+}
+
+std::string encode_unsubscribe(const std::vector<std::string>& point_ids) {
+  nlohmann::ordered_json j;
+  j["msg_type"] = "Unsubscribe";
+  j["point_ids"] = point_ids;
+  return dump(j);
+}
+
+std::string encode_control(std::string_view request_id, std::string_view point_id, double value,
+                           int priority) {
+  nlohmann::ordered_json j;
+  j["msg_type"] = "Control";
+  j["request_id"] = request_id;
+  j["point_id"] = point_id;
+  j["value"] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
+  j["priority"] = priority;
+  return dump(j);
 }
 
 }  // namespace nbms::protocol

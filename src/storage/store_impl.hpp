@@ -1,7 +1,8 @@
 #pragma once
 // RocksStore's internals, shared by its translation units (rocks_store.cpp:
 // opening, registry, points, dead letters, maintenance; series.cpp: the
-// periodic history). Private to src/storage.
+// periodic history; auth_store.cpp: users, sessions, audit trail). Private to
+// src/storage.
 #include "nbms/storage/rocks_store.hpp"
 
 #include <rocksdb/db.h>
@@ -40,11 +41,20 @@ enum Cf : std::size_t {
   kCurrentAlarms,
   kAlarmHistory,
   kDeadLetters,
+  // Users, sessions and the audit trail, added later. Backward compatible, so
+  // the layout version stays "1": no existing key or value changed meaning, and
+  // a database made without them gets them when it is opened
+  // (create_missing_column_families). Not forward compatible: an older nbmsd
+  // cannot open a database that has them (RocksDB wants every CF listed).
+  kUsers,
+  kSessions,
+  kAudit,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default", "customers", "buildings", "common",         "things",        "points",      "series",
-    "rows",    "periodic",  "latest",    "current_alarms", "alarm_history", "dead_letters"};
+    "default",      "customers", "buildings", "common", "things",         "points",
+    "series",       "rows",      "periodic",  "latest", "current_alarms", "alarm_history",
+    "dead_letters", "users",     "sessions",  "audit"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -147,6 +157,11 @@ struct RocksStore::Impl {
 
   std::uint64_t next_dead_letter = 0;   // under write_mu
   std::uint64_t first_dead_letter = 0;  // under write_mu
+
+  // Users, sessions and audit (auth_store.cpp) have their own writer lock, so
+  // a login never waits for an ingest write.
+  std::mutex auth_mu;
+  std::optional<std::uint64_t> next_audit_seq;  // under auth_mu; loaded on first append
 
   Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
     write_options.sync = o.sync_writes;

@@ -316,9 +316,11 @@ net::awaitable<HttpResponse> exchange(std::uint16_t port, http::request<http::st
 }  // namespace
 
 HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                          const std::optional<Json>& body, std::chrono::milliseconds timeout) {
+                          const std::optional<Json>& body, std::chrono::milliseconds timeout,
+                          const std::string& token) {
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
   req.set(http::field::connection, "close");
   if (body) {
     req.set(http::field::content_type, "application/json");
@@ -432,10 +434,16 @@ Nbmsd::~Nbmsd() {
 bool Nbmsd::try_start() {
   const auto log_offset = file_size_or_zero(log_file());
   http_port_ = pick_free_port();
+  // A cheap password hash keeps logins fast; the admin password comes from the
+  // environment, as an operator would give it.
+  const fs::path config = dir_ / "nbmsd.json";
+  std::ofstream(config) << R"({"auth": {"pbkdf2_iterations": 1000}})";
+  ::setenv("NBMS_ADMIN_PASSWORD", kAdminPassword, 1);
   process_.spawn(
-      {NBMSD_PATH, "--data-dir", data_dir().string(), "--http-listen",
+      {NBMSD_PATH, "--config", config.string(), "--data-dir", data_dir().string(), "--http-listen",
        "127.0.0.1:" + std::to_string(http_port_), "--mqtt-uri", mqtt_uri_, "--log-level", "debug"},
       log_file());
+  admin_token_.clear();
   bool exited = false;
   const bool ready = wait_until([&] {
     if (!process_.running()) {
@@ -443,7 +451,14 @@ bool Nbmsd::try_start() {
       return true;
     }
     try {
-      const auto r = http_request(http_port_, "GET", "/api/v1/health", std::nullopt, 2s);
+      if (admin_token_.empty()) {
+        const auto login = http_request(http_port_, "POST", "/api/v1/auth/login",
+                                        Json{{"user", "admin"}, {"password", kAdminPassword}}, 2s);
+        if (login.status != 200) return false;
+        admin_token_ = login.json["token"].get<std::string>();
+      }
+      const auto r =
+          http_request(http_port_, "GET", "/api/v1/health", std::nullopt, 2s, admin_token_);
       return r.status == 200 && r.json.is_object() && r.json["mqtt"]["connected"] == true;
     } catch (const std::exception&) {
       return false;  // not listening yet
@@ -490,11 +505,26 @@ void Nbmsd::kill() {
 }
 
 HttpResponse Nbmsd::get(const std::string& target) const {
-  return http_request(http_port_, "GET", target);
+  return request("GET", target, std::nullopt, admin_token_);
 }
 
 HttpResponse Nbmsd::post(const std::string& target, const Json& body) const {
-  return http_request(http_port_, "POST", target, body);
+  return request("POST", target, body, admin_token_);
+}
+
+HttpResponse Nbmsd::request(const std::string& method, const std::string& target,
+                            const std::optional<Json>& body, const std::string& token) const {
+  return http_request(http_port_, method, target, body, 10s, token);
+}
+
+std::string Nbmsd::login(const std::string& user, const std::string& password) const {
+  const auto r =
+      request("POST", "/api/v1/auth/login", Json{{"user", user}, {"password", password}}, {});
+  if (r.status != 200) {
+    throw std::runtime_error("login of " + user + " answered " + std::to_string(r.status) + ": " +
+                             r.body);
+  }
+  return r.json["token"].get<std::string>();
 }
 
 Json Nbmsd::health() const {

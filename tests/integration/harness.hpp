@@ -109,11 +109,11 @@ struct HttpResponse {
   Json json;  // discarded (is_discarded()) if the body is not JSON
 };
 
-// One request on a fresh connection to 127.0.0.1:port; throws on transport
-// errors or timeout.
+// One request on a fresh connection to 127.0.0.1:port, with `token` as the
+// bearer token when not empty; throws on transport errors or timeout.
 HttpResponse http_request(std::uint16_t port, const std::string& method, const std::string& target,
                           const std::optional<Json>& body = std::nullopt,
-                          std::chrono::milliseconds timeout = 10s);
+                          std::chrono::milliseconds timeout = 10s, const std::string& token = {});
 
 // ---- Mosquitto ----------------------------------------------------------------
 
@@ -168,8 +168,15 @@ class Nbmsd {
   fs::path data_dir() const { return dir_ / "data"; }
   fs::path log_file() const { return dir_ / "nbmsd.log"; }
 
+  // As the admin (logged in by start()).
   HttpResponse get(const std::string& target) const;
   HttpResponse post(const std::string& target, const Json& body) const;
+  // As whoever `token` belongs to (empty: no token).
+  HttpResponse request(const std::string& method, const std::string& target,
+                       const std::optional<Json>& body, const std::string& token) const;
+  // Logs in; returns the session token (throws unless 200).
+  std::string login(const std::string& user, const std::string& password) const;
+  const std::string& admin_token() const { return admin_token_; }
   Json health() const;  // throws unless 200
 
  private:
@@ -178,8 +185,12 @@ class Nbmsd {
   fs::path dir_;
   std::string mqtt_uri_;
   std::uint16_t http_port_ = 0;
+  std::string admin_token_;
   Process process_;
 };
+
+// The admin password every test nbmsd starts with (NBMS_ADMIN_PASSWORD).
+inline constexpr const char* kAdminPassword = "integration-admin-pw";
 
 // ---- MQTT client ------------------------------------------------------------------
 

@@ -1,7 +1,13 @@
 // nbms-mwsim: simulates the middleware boxes (MW) of one building. One MQTT client
 // publishes for every simulated thing: `init`, a `timestamp_last` request (and a
 // backfill of the 15-minute logs the server lacks), then `periodic_log`s on the
-// 15-minute grid of simulated time. docs/mw-protocol.md is the message format.
+// 15-minute grid of simulated time. It answers nbmsd's commands on each thing's
+// command topic: Subscribe / Unsubscribe (realtime streams under a lease) and
+// Control (writes a point, answered by a Control_Result). docs/mw-protocol.md is
+// the message format.
+//
+// Threads: Paho's callbacks only push events onto the EventQueue; everything
+// else (answering commands, streaming, publishing) runs on the main thread.
 #include <unistd.h>
 
 #include <charconv>
@@ -33,7 +39,10 @@ constexpr const char* kUsage = R"(Usage: nbms-mwsim [options]
 
 Simulates the middleware boxes (MW) of one building over MQTT (docs/mw-protocol.md).
 One MQTT client publishes for all things: init, timestamp_last (+ backfill of missing
-15-minute logs), then periodic_log every 15 minutes of simulated time.
+15-minute logs), then periodic_log every 15 minutes of simulated time. It answers
+nbmsd on each thing's command topic: Subscribe streams realtime values of the listed
+points until the lease ends, Unsubscribe stops them, Control writes a writable point
+and is answered with a Control_Result.
 
 Options:
   --broker URI           MQTT broker (default tcp://127.0.0.1:1883)
@@ -54,6 +63,8 @@ Options:
   --replay-utc-offset H  hours added to the CSV's UTC timestamps before mapping
                          onto the simulated day (default -8, Berkeley standard time)
   --max-backfill N       at most N backfilled logs per thing (default 2976 = 31 days)
+  --realtime-interval-ms N
+                         send each subscribed point at least every N ms (default 1000)
   --legacy-topic         publish on $aws/rules/Rule_<thing>/<thing>/<point>
   --client-id ID         MQTT client id (default nbms-mwsim-<customer>_<building>-<pid>)
   --quiet                print only errors and the final summary
@@ -72,6 +83,7 @@ struct Options {
   std::string replay_dir;
   int replay_utc_offset = -8;
   long long max_backfill = 2976;
+  long long realtime_interval_ms = 1000;
   bool legacy = false;
   std::string client_id;
   bool quiet = false;
@@ -131,6 +143,8 @@ Options parse_args(int argc, char** argv) {
       o.replay_utc_offset = parse_number<int>(arg, value());
     } else if (arg == "--max-backfill") {
       o.max_backfill = parse_number<long long>(arg, value());
+    } else if (arg == "--realtime-interval-ms") {
+      o.realtime_interval_ms = parse_number<long long>(arg, value());
     } else if (arg == "--legacy-topic") {
       o.legacy = true;
     } else if (arg == "--client-id") {
@@ -148,6 +162,9 @@ Options parse_args(int argc, char** argv) {
   if (!(o.speed > 0) || !std::isfinite(o.speed)) die("--speed must be > 0");
   if (o.count < 0) die("--count must be >= 0");
   if (o.max_backfill < 0) die("--max-backfill must be >= 0");
+  if (o.realtime_interval_ms < 50 || o.realtime_interval_ms > 600'000) {
+    die("--realtime-interval-ms must be 50..600000");
+  }
   if (o.client_id.empty()) {
     o.client_id = std::string(kProgram) + "-" + o.sim.customer + "_" + o.sim.building + "-" +
                   std::to_string(getpid());
@@ -175,9 +192,14 @@ class Simulator {
         answers_(things_.size()),
         request_ids_(things_.size()),
         live_(things_.size(), 0),
-        backfilled_(things_.size(), 0) {}
+        backfilled_(things_.size(), 0) {
+    // After things_ is final: each session keeps a reference to its thing.
+    sessions_.reserve(things_.size());
+    for (auto& t : things_) sessions_.emplace_back(t, o_.realtime_interval_ms);
+  }
 
   int run(LocalMinute start, double sim_origin) {
+    sim_start_ = start.minutes();
     if (!o_.quiet) {
       std::printf(
           "%s: %zu thing(s) of %s/%s, %zu points on the first, start %s, speed %g, broker %s\n",
@@ -207,14 +229,52 @@ class Simulator {
     for (const auto& t : things_) publisher_.subscribe(t.name());
   }
 
-  // Handles events that arrived up to `deadline`; false once a stop is requested.
+  // Handles events that arrived up to `deadline` and streams the realtime values
+  // due meanwhile; false once a stop is requested.
   bool pump(Clock::time_point deadline) {
     while (!events_.stopping()) {
-      auto e = events_.pop_until(deadline);
-      if (!e) return true;
-      handle(*e);
+      stream();
+      auto wake = deadline;
+      for (const auto& s : sessions_) {
+        if (const auto next = s.next_due_ms()) {
+          wake = std::min(wake, Clock::time_point(std::chrono::milliseconds(*next)));
+        }
+      }
+      if (auto e = events_.pop_until(wake)) {
+        handle(*e);
+        continue;
+      }
+      if (Clock::now() >= deadline) {
+        stream();
+        return true;
+      }
     }
     return false;
+  }
+
+  static std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Simulated time now, in minutes since 2000-01-01: the start until the live
+  // phase begins, then following the wall clock at --speed.
+  double sim_minutes() const {
+    if (!live_started_) return sim_start_;
+    const std::chrono::duration<double> elapsed = Clock::now() - wall_origin_;
+    return sim_origin_ + elapsed.count() * o_.speed / 60.0;
+  }
+
+  void stream() {
+    const auto now = now_ms();
+    for (std::size_t i = 0; i < sessions_.size(); ++i) {
+      const auto next = sessions_[i].next_due_ms();
+      if (!next || *next > now) continue;
+      if (auto msg = sessions_[i].due(now, sim_minutes())) {
+        publisher_.publish(topic(things_[i], "realtime"), std::move(*msg));
+        ++realtime_sent_;
+      }
+    }
   }
 
   void handle(const Event& e) {
@@ -257,6 +317,24 @@ class Simulator {
         std::printf("%s: %s: timestamp_last = %s\n", kProgram, topic.c_str(),
                     c->time ? c->time->to_iso().c_str() : "null");
       }
+      return;
+    }
+    if (c->msg_type == "Subscribe" || c->msg_type == "Unsubscribe" || c->msg_type == "Control") {
+      const auto now = now_ms();
+      auto answers = sessions_[i].handle(*c, now, sim_minutes());
+      if (c->msg_type == "Control") ++controls_;
+      if (!o_.quiet) {
+        if (c->msg_type == "Control") {
+          std::printf("%s: %s: Control %s = %g: %s\n", kProgram, topic.c_str(), c->point_id.c_str(),
+                      c->value.value_or(NAN),
+                      !answers.empty() && answers[0].accepted ? "accepted" : "failed");
+        } else {
+          std::printf("%s: %s: %s of %zu point(s); streaming %zu\n", kProgram, topic.c_str(),
+                      c->msg_type.c_str(), c->point_ids.size(), sessions_[i].streaming(now));
+        }
+      }
+      for (auto& a : answers)
+        publisher_.publish(this->topic(things_[i], a.point), std::move(a.payload));
       return;
     }
     if (!o_.quiet) {
@@ -336,6 +414,9 @@ class Simulator {
     // Following the wall clock: the simulated clock is "now" when the live phase begins.
     if (!o_.start) sim_origin = local_now_minutes();
     const auto wall_origin = Clock::now();
+    sim_origin_ = sim_origin;
+    wall_origin_ = wall_origin;
+    live_started_ = true;
     for (long long k = 0; o_.count == 0 || k < o_.count; ++k) {
       const LocalMinute t = start.plus_minutes(15 * k);
       const double wait_s = (t.minutes() - sim_origin) * 60.0 / o_.speed;
@@ -365,6 +446,10 @@ class Simulator {
     line += "; " + std::to_string(publisher_.acknowledged()) + " of " +
             std::to_string(publisher_.published()) + " messages acknowledged";
     if (publisher_.failed() > 0) line += ", " + std::to_string(publisher_.failed()) + " failed";
+    if (realtime_sent_ > 0 || controls_ > 0) {
+      line += "; " + std::to_string(realtime_sent_) + " realtime message(s), " +
+              std::to_string(controls_) + " control(s) answered";
+    }
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
@@ -377,6 +462,13 @@ class Simulator {
   std::vector<std::string> request_ids_;
   std::vector<std::size_t> live_;
   std::vector<std::size_t> backfilled_;
+  std::vector<LiveSession> sessions_;  // one per thing, same order
+  double sim_start_ = 0;
+  double sim_origin_ = 0;
+  Clock::time_point wall_origin_{};
+  bool live_started_ = false;
+  std::uint64_t realtime_sent_ = 0;
+  std::uint64_t controls_ = 0;
   int connects_ = 0;
 };
 

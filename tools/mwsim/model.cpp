@@ -436,6 +436,35 @@ void append_number(std::string& out, double v) {
   out.append(buf, ptr);
 }
 
+// Shortest text that reads back as `v` (live values may be written ones, which
+// need not fit the fixed notation of the model's rounded values).
+void append_shortest(std::string& out, double v) {
+  char buf[64];
+  const auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  if (ec != std::errc() || !std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  out.append(buf, ptr);
+}
+
+// Points whose values are states (on/off, modes, speeds), not measurements:
+// they are not interpolated or moved between minutes.
+bool is_discrete(Behavior b) {
+  return b == Behavior::binary_status || b == Behavior::binary_command ||
+         b == Behavior::mode_state || b == Behavior::speed_state;
+}
+// Cumulative totals: never moved backwards, so never nudged.
+bool is_meter(Behavior b) {
+  return b == Behavior::elec_energy || b == Behavior::gas_volume;
+}
+bool is_binary_type(std::string_view t) {
+  return t == "BI" || t == "BO" || t == "BV";
+}
+bool is_multi_state_type(std::string_view t) {
+  return t == "MSI" || t == "MSO" || t == "MSV";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -570,6 +599,45 @@ std::string timestamp_last_request(std::string_view request_id) {
   return j.dump();
 }
 
+std::string realtime_message(const std::vector<PointDef>& points,
+                             const std::vector<std::pair<std::size_t, Value>>& values,
+                             LocalMinute time) {
+  std::string out;
+  out.reserve(64 + values.size() * 96);
+  out += R"({"msg_type":"Realtime","time":")";
+  out += time.to_string();
+  out += R"(","point_count":)";
+  out += std::to_string(values.size());
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const auto& [i, v] = values[k];
+    out += ",\"point_";
+    out += std::to_string(k);
+    out += R"(":{"point_id":)";
+    append_json_string(out, points.at(i).point_id);
+    out += R"(,"msg":[{"attr_name":"M_Value","data":)";
+    if (v) {
+      append_shortest(out, *v);
+    } else {
+      out += "null";
+    }
+    out += "}]}";
+  }
+  out += '}';
+  return out;
+}
+
+std::string control_result_message(std::string_view request_id, std::string_view point_id,
+                                   bool accepted, Value value, std::string_view message) {
+  nlohmann::ordered_json j;
+  j["msg_type"] = "Control_Result";
+  j["request_id"] = request_id;
+  j["point_id"] = point_id;
+  j["result"] = accepted ? "accepted" : "failed";
+  if (value && std::isfinite(*value)) j["value"] = *value;
+  if (!message.empty()) j["message"] = message;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 Result<Command> parse_command(std::string_view payload) {
   const auto j = nlohmann::json::parse(payload, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -597,6 +665,35 @@ Result<Command> parse_command(std::string_view payload) {
     if (const auto p = j.find("period"); p != j.end() && p->is_number_integer()) {
       c.period = p->get<int>();
     }
+  } else if (c.msg_type == "Subscribe" || c.msg_type == "Unsubscribe") {
+    const auto ids = j.find("point_ids");
+    if (ids == j.end() || !ids->is_array()) {
+      return fail(Errc::malformed, c.msg_type + ": point_ids is not a list");
+    }
+    for (const auto& id : *ids) {
+      if (!id.is_string())
+        return fail(Errc::malformed, c.msg_type + ": a point id is not a string");
+      c.point_ids.push_back(id.get<std::string>());
+    }
+    if (c.msg_type == "Subscribe") {
+      const auto lease = j.find("lease");
+      if (lease == j.end() || !lease->is_number_integer() || lease->get<std::int64_t>() < 1 ||
+          lease->get<std::int64_t>() > 86400) {
+        return fail(Errc::malformed, "Subscribe: lease is not an integer 1..86400");
+      }
+      c.lease_s = lease->get<std::int64_t>();
+    }
+  } else if (c.msg_type == "Control") {
+    if (c.request_id.empty()) return fail(Errc::malformed, "Control without a request_id");
+    if (const auto p = j.find("point_id"); p != j.end() && p->is_string()) {
+      c.point_id = p->get<std::string>();
+    }
+    if (const auto v = j.find("value"); v != j.end() && v->is_number()) {
+      c.value = v->get<double>();
+    }
+    if (const auto p = j.find("priority"); p != j.end()) {
+      c.priority = p->is_number_integer() ? p->get<int>() : 0;  // 0: refused as out of range
+    }
   }
   return c;
 }
@@ -615,6 +712,28 @@ SimThing::SimThing(const SimConfig& config, int index, std::shared_ptr<const Rep
                    std::make_move_iterator(extra.end()));
   }
   meter_cache_.resize(points_.size());
+  written_.resize(points_.size());
+  by_id_.reserve(points_.size());
+  for (std::size_t i = 0; i < points_.size(); ++i) by_id_.emplace(points_[i].point_id, i);
+}
+
+std::optional<std::size_t> SimThing::find(std::string_view point_id) const {
+  const auto it = by_id_.find(std::string(point_id));
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
+Value SimThing::live_value(std::size_t i, double minutes) const {
+  if (written_.at(i)) return *written_[i];
+  const PointDef& p = points_[i];
+  const double floor_m = std::clamp(std::floor(minutes), 0.0, 4294967294.0);
+  const auto t0 = LocalMinute::from_minutes(static_cast<std::uint32_t>(floor_m));
+  const Value v0 = value(i, t0);
+  if (!v0 || is_discrete(p.behavior)) return v0;
+  const Value v1 = value(i, t0.plus_minutes(1));
+  if (!v1) return v0;
+  const double f = std::clamp(minutes - floor_m, 0.0, 1.0);
+  return round_to(*v0 + (*v1 - *v0) * f, p.decimals);
 }
 
 std::vector<Value> SimThing::values(LocalMinute time) const {
@@ -645,6 +764,7 @@ double SimThing::meter_reading(std::size_t point, LocalMinute time) const {
 
 Value SimThing::value(std::size_t i, LocalMinute t) const {
   const PointDef& p = points_.at(i);
+  if (written_[i]) return *written_[i];
   const double m = t.minutes();
   const std::uint64_t building_key = hash(seed_, 0x0b1d);
   double v = 0;
@@ -736,6 +856,122 @@ Value SimThing::value(std::size_t i, LocalMinute t) const {
   }
   if (p.hi > p.lo) v = std::clamp(v, p.lo, p.hi);
   return round_to(v, p.decimals);
+}
+
+// ---------------------------------------------------------------------------
+
+LiveSession::LiveSession(SimThing& thing, std::int64_t interval_ms)
+    : thing_(thing), interval_ms_(std::max<std::int64_t>(1, interval_ms)) {}
+
+std::vector<Outgoing> LiveSession::handle(const Command& c, std::int64_t now_ms,
+                                          double sim_minutes) {
+  if (c.msg_type == "Subscribe") {
+    for (const auto& id : c.point_ids) {
+      const auto i = thing_.find(id);
+      if (!i) continue;  // a point this MW does not have: nothing to stream
+      auto [it, created] = streams_.try_emplace(*i);
+      Stream& s = it->second;
+      if (created || s.lease_until_ms <= now_ms) {
+        s.next_ms = now_ms;  // a new watcher wants the value now
+        s.last.reset();
+      }
+      s.lease_until_ms = now_ms + c.lease_s * 1000;
+    }
+    return {};
+  }
+  if (c.msg_type == "Unsubscribe") {
+    for (const auto& id : c.point_ids) {
+      if (const auto i = thing_.find(id)) streams_.erase(*i);
+    }
+    return {};
+  }
+  if (c.msg_type == "Control") return {control(c, now_ms, sim_minutes)};
+  return {};
+}
+
+Outgoing LiveSession::control(const Command& c, std::int64_t now_ms, double sim_minutes) {
+  auto failed = [&](Value present, const std::string& why) {
+    return Outgoing{"control_result",
+                    control_result_message(c.request_id, c.point_id, false, present, why), false};
+  };
+  const auto i = thing_.find(c.point_id);
+  if (!i) return failed(std::nullopt, "unknown point '" + c.point_id.substr(0, 200) + "'");
+  const PointDef& p = thing_.points()[*i];
+  const Value present = thing_.live_value(*i, sim_minutes);
+  if (!p.writable) return failed(present, "point " + p.point_id + " is not writable");
+  if (!c.value || !std::isfinite(*c.value)) return failed(present, "value must be a number");
+  if (c.priority < 1 || c.priority > 16) return failed(present, "priority must be 1..16");
+  const double v = *c.value;
+  if (is_binary_type(p.object_type) && v != 0 && v != 1) {
+    return failed(present, "value out of range: a binary point takes 0 or 1");
+  }
+  if (is_multi_state_type(p.object_type)) {
+    const int states = std::max(1, p.states);
+    if (v < 1 || v > states || std::floor(v) != v) {
+      return failed(present, "value out of range: states are 1.." + std::to_string(states));
+    }
+  }
+  thing_.write(*i, v);
+  // A watched point changed: stream it now, as a MW does on change of value.
+  if (auto s = streams_.find(*i); s != streams_.end()) {
+    s->second.next_ms = now_ms;
+    s->second.last.reset();
+  }
+  return Outgoing{"control_result", control_result_message(c.request_id, p.point_id, true, v, ""),
+                  true};
+}
+
+std::optional<std::string> LiveSession::due(std::int64_t now_ms, double sim_minutes) {
+  bool any_due = false;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (it->second.lease_until_ms <= now_ms) {  // not renewed: nbmsd is gone or lost interest
+      it = streams_.erase(it);
+      continue;
+    }
+    any_due = any_due || it->second.next_ms <= now_ms;
+    ++it;
+  }
+  if (!any_due) return std::nullopt;
+  // Points due within half an interval go along, so that streams that drifted
+  // apart (a new subscriber, a write) fall back into one message per interval.
+  const std::int64_t horizon = now_ms + interval_ms_ / 2;
+  std::vector<std::pair<std::size_t, Value>> out;
+  for (auto it = streams_.begin(); it != streams_.end(); ++it) {
+    Stream& s = it->second;
+    if (s.next_ms <= horizon) {
+      const std::size_t i = it->first;
+      const PointDef& p = thing_.points()[i];
+      Value v = thing_.live_value(i, sim_minutes);
+      if (v && s.last && *v == *s.last && !thing_.written(i) && !is_discrete(p.behavior) &&
+          !is_meter(p.behavior)) {
+        const double step = std::pow(10.0, -p.decimals);
+        double moved = *v + step;
+        if (p.hi > p.lo && moved > p.hi) moved = *v - step;
+        v = round_to(moved, p.decimals);
+      }
+      s.last = v;
+      s.next_ms = now_ms + interval_ms_;
+      out.emplace_back(i, v);
+    }
+  }
+  const double m = std::clamp(std::floor(sim_minutes), 0.0, 4294967295.0);
+  return realtime_message(thing_.points(), out,
+                          LocalMinute::from_minutes(static_cast<std::uint32_t>(m)));
+}
+
+std::optional<std::int64_t> LiveSession::next_due_ms() const {
+  std::optional<std::int64_t> next;
+  for (const auto& [i, s] : streams_) {
+    const auto t = std::min(s.next_ms, s.lease_until_ms);
+    if (!next || t < *next) next = t;
+  }
+  return next;
+}
+
+std::size_t LiveSession::streaming(std::int64_t now_ms) const {
+  std::size_t n = 0;
+  for (const auto& [i, s] : streams_) n += s.lease_until_ms > now_ms ? 1 : 0;
+  return n;
 }
 
 }  // namespace nbms::mwsim

@@ -10,10 +10,13 @@
 // bounded random walk), equipment runs on an occupancy schedule (weekdays about
 // 07-19), and meters are cumulative totals of a load profile, monotonic in time.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "nbms/core/error.hpp"
@@ -100,6 +103,13 @@ std::string periodic_log_message(const std::vector<PointDef>& points,
                                  const std::vector<Value>& values, LocalMinute time,
                                  int period_minutes = 15);
 std::string timestamp_last_request(std::string_view request_id);
+// `Realtime`: the listed points (indices into `points`) with their values.
+std::string realtime_message(const std::vector<PointDef>& points,
+                             const std::vector<std::pair<std::size_t, Value>>& values,
+                             LocalMinute time);
+// `Control_Result`: accepted with the point's new value, or failed with a reason.
+std::string control_result_message(std::string_view request_id, std::string_view point_id,
+                                   bool accepted, Value value, std::string_view message);
 
 // A message received on the thing's command topic.
 struct Command {
@@ -107,9 +117,18 @@ struct Command {
   std::string request_id;           // empty if absent
   std::optional<LocalMinute> time;  // Timestamp_Last: null = nothing stored yet
   int period = 15;
+  std::vector<std::string> point_ids;  // Subscribe, Unsubscribe
+  std::int64_t lease_s = 0;            // Subscribe: 1..86400
+  std::string point_id;                // Control (empty if absent)
+  std::optional<double> value;         // Control: nullopt if absent or not a number
+  int priority = 16;                   // Control: 16 if absent
 };
 // Parses a command-topic payload. Fails if it is not a JSON object with a string
-// msg_type; for Timestamp_Last also if `time` is neither null nor a valid time.
+// msg_type; for Timestamp_Last also if `time` is neither null nor a valid time; for
+// Subscribe and Unsubscribe if `point_ids` is not a list of strings or (Subscribe)
+// `lease` is not an integer 1..86400; for Control if it has no request_id (there
+// would be nobody to answer). Other faults of a Control are answered by the MW
+// with a failed Control_Result.
 Result<Command> parse_command(std::string_view payload);
 
 // The first 15-minute grid time strictly after `t` (0, 15, 30, 45).
@@ -128,10 +147,21 @@ class SimThing {
   const std::string& name() const { return name_; }
   int index() const { return index_; }
   const std::vector<PointDef>& points() const { return points_; }
+  // Index of the point with this id.
+  std::optional<std::size_t> find(std::string_view point_id) const;
 
   // The value of every point at `time`, in point order.
   std::vector<Value> values(LocalMinute time) const;
   Value value(std::size_t point, LocalMinute time) const;
+  // The value streamed live at `minutes` (simulated minutes since 2000-01-01,
+  // with a fraction): analog values move between the minute values instead of
+  // jumping once a minute; binary and multi-state values are the minute's.
+  Value live_value(std::size_t point, double minutes) const;
+
+  // A Control: from now on the point holds `v` (at every time, live and periodic),
+  // as a device holds a commanded value until it is relinquished.
+  void write(std::size_t point, double v) { written_.at(point) = v; }
+  std::optional<double> written(std::size_t point) const { return written_.at(point); }
 
   std::string init(LocalMinute time) const { return init_message(points_, time); }
   std::string periodic_log(LocalMinute time) const {
@@ -150,8 +180,54 @@ class SimThing {
   int index_;
   std::uint64_t seed_;
   std::vector<PointDef> points_;
+  std::unordered_map<std::string, std::size_t> by_id_;  // point id -> index in points_
+  std::vector<std::optional<double>> written_;          // by Control, one per point
   std::shared_ptr<const Replay> replay_;
   mutable std::vector<MeterCache> meter_cache_;  // one per point (used by meters)
+};
+
+// What a simulated MW publishes in answer: `point` is the topic's point part.
+struct Outgoing {
+  std::string point;  // "realtime" or "control_result"
+  std::string payload;
+  bool accepted = true;  // false for a failed Control_Result
+};
+
+// The live side of one simulated MW (docs/mw-protocol.md): realtime streams under
+// leases (Subscribe / Unsubscribe) and writes (Control). Pure: the caller passes
+// a monotonic clock in milliseconds for leases and pacing and the simulated time
+// for values, and publishes what it gets back.
+class LiveSession {
+ public:
+  // Each streamed point is sent at least every `interval_ms`.
+  LiveSession(SimThing& thing, std::int64_t interval_ms);
+
+  // A command from nbmsd. Subscribe starts (or renews the lease of) the listed
+  // points that exist; Unsubscribe stops them; Control writes a writable point
+  // and is answered at once. Other commands give nothing.
+  std::vector<Outgoing> handle(const Command& command, std::int64_t now_ms, double sim_minutes);
+
+  // The Realtime message of the points due at `now_ms` (nullopt: none due),
+  // with those due within half an interval. Streams whose lease ran out end here. An analog value
+  // that would repeat the last one sent is moved by one step of its last decimal, so a watcher sees
+  // it live; written (controlled) values are sent as written.
+  std::optional<std::string> due(std::int64_t now_ms, double sim_minutes);
+  // When due() next has work (nullopt: nothing is streamed).
+  std::optional<std::int64_t> next_due_ms() const;
+  // Points streamed now (leases not yet ended at `now_ms`).
+  std::size_t streaming(std::int64_t now_ms) const;
+
+ private:
+  struct Stream {
+    std::int64_t lease_until_ms = 0;
+    std::int64_t next_ms = 0;
+    Value last;
+  };
+  Outgoing control(const Command& c, std::int64_t now_ms, double sim_minutes);
+
+  SimThing& thing_;
+  std::int64_t interval_ms_;
+  std::map<std::size_t, Stream> streams_;  // by point index: messages list points in order
 };
 
 }  // namespace nbms::mwsim

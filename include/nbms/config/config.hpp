@@ -31,6 +31,14 @@ struct HttpConfig {
   std::size_t threads = 2;                 // 1..64
   std::size_t body_limit_bytes = 1 << 20;  // 1 KiB..256 MiB
   std::string web_root;                    // empty: no static files
+  // HTTPS: both set (PEM files) or neither. The key file should be owner-only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With TLS: also listen for plain HTTP here and redirect every request to
+  // HTTPS ("HOST:PORT" in the file; empty = no redirect listener).
+  std::string redirect_host;
+  std::uint16_t redirect_port = 0;
+  bool tls() const { return !tls_cert_file.empty(); }
   bool operator==(const HttpConfig&) const = default;
 };
 
@@ -56,6 +64,21 @@ struct StorageConfig {
   bool operator==(const StorageConfig&) const = default;
 };
 
+struct AuthConfig {
+  std::uint32_t pbkdf2_iterations = 600'000;  // 1,000..10,000,000
+  std::int64_t session_ttl_s = 12 * 3600;     // 60..2,592,000 (30 days)
+  std::uint32_t max_failed_logins = 5;        // 1..1000, then throttled
+  // First start only: the initial password of user "admin" (NBMS_ADMIN_PASSWORD
+  // in the environment wins; neither: a one-time password is logged).
+  std::string admin_password_file;
+  bool operator==(const AuthConfig&) const = default;
+};
+
+struct RealtimeConfig {
+  int control_timeout_s = 10;  // 1..300: a control with no MW answer reports timeout
+  bool operator==(const RealtimeConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace debug info warn error critical off (spdlog names)
   bool operator==(const LogConfig&) const = default;
@@ -65,6 +88,8 @@ struct Config {
   HttpConfig http;
   MqttConfig mqtt;
   StorageConfig storage;
+  AuthConfig auth;
+  RealtimeConfig realtime;
   LogConfig log;
   bool operator==(const Config&) const = default;
 };

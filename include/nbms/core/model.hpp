@@ -73,6 +73,23 @@ struct LatestValue {
   double value = 0;
 };
 
+// Realtime values a MW streams for subscribed points (`<thing>/realtime`).
+struct RealtimeUpdate {
+  ThingName thing;
+  std::int64_t received_ms = 0;  // when nbmsd received it
+  std::vector<PointValue> values;
+};
+
+// The MW's answer to a control (`<thing>/control_result`).
+struct ControlResult {
+  ThingName thing;
+  std::string request_id;
+  std::string point_id;
+  bool accepted = false;
+  std::optional<double> value;  // the point's present value after the write, if the MW read it
+  std::string message;          // the MW's reason when not accepted
+};
+
 // A message the router refused, kept with its raw payload for diagnosis.
 struct DeadLetter {
   std::int64_t received_ms = 0;

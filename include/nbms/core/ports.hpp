@@ -101,6 +101,15 @@ class CommandPublisher {
   virtual Result<void> publish(const std::string& topic, std::string payload) = 0;
 };
 
+// Receives what a MW streams live (not stored): realtime values and control
+// results. Called on the ingest worker; must not block (hand off and return).
+class LiveSink {
+ public:
+  virtual ~LiveSink() = default;
+  virtual void on_realtime(const RealtimeUpdate& update) = 0;
+  virtual void on_control_result(const ControlResult& result) = 0;
+};
+
 // Wall clock, injectable for tests.
 class Clock {
  public:

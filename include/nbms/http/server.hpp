@@ -1,17 +1,21 @@
 #pragma once
-// REST API over HTTP/1.1 (Boost.Beast). Owns its io_context and worker threads;
-// every connection runs as a coroutine on its own strand. Reads go straight to
-// the storage ports (RocksDB reads are short and thread-safe).
+// REST API and the realtime WebSocket over HTTP/1.1 or HTTPS (Boost.Beast).
+// Owns its io_context and worker threads; every connection runs as a coroutine
+// on its own strand. Reads go straight to the storage ports (RocksDB reads are
+// short and thread-safe); every call is authenticated through AuthService.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "nbms/auth/service.hpp"
 #include "nbms/core/error.hpp"
 #include "nbms/core/ports.hpp"
+#include "nbms/realtime/hub.hpp"
 
 namespace nbms::http {
 
@@ -21,6 +25,12 @@ struct ServerOptions {
   std::size_t threads = 2;
   std::size_t body_limit = 1 << 20;  // bytes; larger bodies get 413
   std::string web_root;              // static files; empty = none served
+  // HTTPS when both are set (PEM). Loaded by start(); errors are startup errors.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With HTTPS: a plain-HTTP listener that redirects to it (port 0 = none).
+  std::string redirect_host;
+  std::uint16_t redirect_port = 0;
 };
 
 struct Services {
@@ -29,8 +39,13 @@ struct Services {
   SeriesStore& series;
   DeadLetterStore& dead_letters;
   const Clock& clock;
+  auth::AuthService& auth;
+  // The realtime hub behind /api/v1/ws; nullptr: no WebSocket (404).
+  realtime::Hub* hub = nullptr;
   // Builds the body of GET /api/v1/health (state of each part, counters).
   std::function<nlohmann::json()> health;
+  // When nbmsd last received a message from a thing (unix ms), if it did since start.
+  std::function<std::optional<std::int64_t>(const std::string& thing)> last_seen;
 };
 
 class Server {
@@ -41,8 +56,10 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and starts serving; returns the bound port. Fails if the address
-  // cannot be bound.
+  // cannot be bound or the TLS certificate/key cannot be loaded.
   Result<std::uint16_t> start();
+  // The redirect listener's bound port (0 if none); valid after start().
+  std::uint16_t redirect_port() const;
   // Graceful: stop accepting, let in-flight requests finish (bounded), join threads.
   void stop();
 

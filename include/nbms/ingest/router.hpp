@@ -1,6 +1,7 @@
 #pragma once
 // The router: takes one MQTT message (topic + payload), decides what it is and
-// hands it to its handler (init, delete, periodic_log, timestamp_last). A message
+// hands it to its handler (init, delete, periodic_log, timestamp_last; realtime and
+// control_result go to the live sink, not to storage). A message
 // it cannot take is rejected with a reason, counted, logged (rate-limited) and
 // kept as a dead letter. Runs on the ingest pipeline's thread only (it owns a
 // Decoder); its counters may be read from any thread.
@@ -29,9 +30,11 @@ enum class Reject : std::size_t {
 std::string_view to_string(Reject r);
 
 struct Counters {
-  std::atomic<std::uint64_t> messages{0};  // every message handled (stored or rejected)
-  std::atomic<std::uint64_t> samples{0};   // samples durably stored
-  std::atomic<std::uint64_t> missing{0};   // periodic entries without a value (null data)
+  std::atomic<std::uint64_t> messages{0};         // every message handled (stored or rejected)
+  std::atomic<std::uint64_t> samples{0};          // samples durably stored
+  std::atomic<std::uint64_t> missing{0};          // periodic entries without a value (null data)
+  std::atomic<std::uint64_t> realtime{0};         // realtime messages handed to the live sink
+  std::atomic<std::uint64_t> control_results{0};  // control results handed to the live sink
   std::atomic<std::uint64_t> rejected{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Reject::kCount)> by_reason{};
 };
@@ -56,6 +59,9 @@ class Router {
     DeadLetterStore& dead_letters;
     CommandPublisher& commands;
     const Clock& clock;
+    // Where realtime values and control results go (the realtime hub). Without
+    // one they are rejected as reserved, as before the hub existed.
+    LiveSink* live = nullptr;
   };
 
   Router(Ports ports, RouterOptions options);

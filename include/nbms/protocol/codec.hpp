@@ -2,6 +2,7 @@
 // The middleware (MW) wire format: topics and JSON payloads, decoded into core
 // types with strict validation and precise error messages. The only module that
 // knows the wire format (docs/mw-protocol.md describes it for people).
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,8 +30,9 @@ enum class Kind {
   remove,  // `delete`
   periodic_log,
   timestamp_last,
-  // Reserved names whose handling comes later: realtime, alarm, disconnect,
-  // schedule, calendar, control_result.
+  realtime,        // values of subscribed points, streamed (not stored)
+  control_result,  // the MW's answer to a Control
+  // Reserved names whose handling comes later: alarm, disconnect, schedule, calendar.
   reserved,
   unknown,
 };
@@ -67,6 +69,9 @@ class Decoder {
   Result<InitMessage> init(const ThingName& thing, std::string_view payload);
   Result<DeleteMessage> remove(std::string_view payload);
   Result<TimestampLastRequest> timestamp_last(std::string_view payload);
+  // received_ms is left 0: the caller stamps it with its clock.
+  Result<RealtimeUpdate> realtime(const ThingName& thing, std::string_view payload);
+  Result<ControlResult> control_result(const ThingName& thing, std::string_view payload);
 
  private:
   struct Impl;
@@ -77,6 +82,19 @@ class Decoder {
 // `last` is the newest stored log (nullopt: nothing stored yet).
 std::string encode_timestamp_last_reply(const TimestampLastRequest& request,
                                         std::optional<LastLog> last);
+
+// Commands to a MW (published on its command topic). Point ids are written as
+// given (escaped), so the output is valid JSON whatever they hold.
+
+// Asks the MW to stream the listed points for `lease_s` seconds; a later
+// Subscribe naming a point again renews its lease.
+std::string encode_subscribe(std::string_view request_id, const std::vector<std::string>& point_ids,
+                             std::int64_t lease_s);
+std::string encode_unsubscribe(const std::vector<std::string>& point_ids);
+// Writes `value` to the point at BACnet `priority`; the MW answers with a Control_Result
+// carrying the same request id. A non-finite value is written as null.
+std::string encode_control(std::string_view request_id, std::string_view point_id, double value,
+                           int priority);
 
 // The MW's command topic: the topic the thing itself subscribes to.
 inline std::string command_topic(std::string_view thing) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "nbms/core/auth.hpp"
 #include "nbms/core/ports.hpp"
 
 namespace nbms::storage {
@@ -25,7 +26,9 @@ struct StoreOptions {
 class RocksStore final : public Registry,
                          public PointStore,
                          public SeriesStore,
-                         public DeadLetterStore {
+                         public DeadLetterStore,
+                         public UserStore,
+                         public AuditStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -65,6 +68,22 @@ class RocksStore final : public Registry,
   // DeadLetterStore
   Result<void> put_dead_letter(const DeadLetter& letter) override;
   Result<std::vector<DeadLetter>> dead_letters(std::size_t limit) override;
+
+  // UserStore (src/storage/auth_store.cpp)
+  Result<void> create_user(const User& user) override;
+  Result<void> update_user(const User& user) override;
+  Result<User> user(std::string_view name) override;
+  Result<std::vector<User>> users(std::optional<std::string_view> customer) override;
+  Result<void> delete_user(std::string_view name) override;
+  Result<void> put_session(const Session& session) override;
+  Result<Session> session(std::string_view token_hash) override;
+  Result<void> delete_session(std::string_view token_hash) override;
+  Result<void> delete_sessions_of(std::string_view user) override;
+  Result<std::size_t> purge_expired_sessions(std::int64_t now_ms) override;
+
+  // AuditStore (src/storage/auth_store.cpp)
+  Result<void> append_audit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> audit(const AuditQuery& query) override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new

@@ -131,8 +131,10 @@ TEST(ConfigExample, ShippedExampleLoads) {
       fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "config" / "nbmsd.example.json";
   auto c = load_file(example.string());
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->http.host, "127.0.0.1");
-  EXPECT_EQ(c->http.port, 8080);
+  EXPECT_EQ(c->http.host, "0.0.0.0");
+  EXPECT_EQ(c->http.port, 8443);
+  EXPECT_TRUE(c->http.tls());
+  EXPECT_EQ(c->http.redirect_port, 8080);
   EXPECT_EQ(c->http.web_root, "/usr/share/nbms/web");
   EXPECT_EQ(c->storage.data_dir, "/var/lib/nbms");
   // Every key is spelled out: the effective config says exactly what the file says.

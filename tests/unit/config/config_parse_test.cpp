@@ -268,6 +268,35 @@ TEST(ConfigParse, CrossFieldRules) {
   EXPECT_TRUE(parse(R"({"mqtt": {"username": "u"}})"));
 }
 
+TEST(ConfigParse, HttpsSettings) {
+  EXPECT_EQ(parse_error(R"({"http": {"tls_cert_file": "/etc/nbms/c.pem"}})"),
+            "http.tls_key_file: HTTPS needs both http.tls_cert_file and http.tls_key_file");
+  EXPECT_EQ(parse_error(R"({"http": {"redirect_listen": "0.0.0.0:8080"}})"),
+            "http.redirect_listen: needs HTTPS (http.tls_cert_file and tls_key_file)");
+  EXPECT_EQ(parse_error(R"({"http": {"tls_cert_file": "c", "tls_key_file": "k",
+                                     "redirect_listen": "0.0.0.0:0"}})"),
+            "http.redirect_listen: port must be 1..65535, got '0.0.0.0:0'");
+  const auto c = parse(R"({"http": {"tls_cert_file": "c", "tls_key_file": "k",
+                                    "redirect_listen": "[::]:8080"}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->http.tls());
+  EXPECT_EQ(c->http.redirect_host, "::");
+  EXPECT_EQ(c->http.redirect_port, 8080);
+}
+
+TEST(ConfigParse, AuthAndRealtimeRanges) {
+  EXPECT_EQ(parse_error(R"({"auth": {"pbkdf2_iterations": 999}})"),
+            "auth.pbkdf2_iterations: must be an integer 1000..10000000, got 999");
+  EXPECT_EQ(parse_error(R"({"auth": {"session_ttl_s": 59}})"),
+            "auth.session_ttl_s: must be an integer 60..2592000, got 59");
+  EXPECT_EQ(parse_error(R"({"auth": {"max_failed_logins": 0}})"),
+            "auth.max_failed_logins: must be an integer 1..1000, got 0");
+  EXPECT_EQ(parse_error(R"({"realtime": {"control_timeout_s": 301}})"),
+            "realtime.control_timeout_s: must be an integer 1..300, got 301");
+  EXPECT_EQ(parse_error(R"({"auth": {"admin_pasword_file": "x"}})"),
+            "unknown key 'auth.admin_pasword_file' (did you mean 'auth.admin_password_file'?)");
+}
+
 TEST(ConfigParse, ListenAndUriAreChecked) {
   EXPECT_EQ(parse_error(R"({"http": {"listen": "127.0.0.1:99999"}})"),
             "http.listen: port must be 0..65535, got '127.0.0.1:99999'");
@@ -314,7 +343,10 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "listen": "127.0.0.1:8080",
     "threads": 2,
     "body_limit_bytes": 1048576,
-    "web_root": ""
+    "web_root": "",
+    "tls_cert_file": "",
+    "tls_key_file": "",
+    "redirect_listen": ""
   },
   "mqtt": {
     "uri": "tcp://127.0.0.1:1883",
@@ -333,6 +365,15 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "sync_writes": false,
     "dead_letter_limit": 10000,
     "block_cache_mb": 64
+  },
+  "auth": {
+    "pbkdf2_iterations": 600000,
+    "session_ttl_s": 43200,
+    "max_failed_logins": 5,
+    "admin_password_file": ""
+  },
+  "realtime": {
+    "control_timeout_s": 10
   },
   "log": {
     "level": "info"

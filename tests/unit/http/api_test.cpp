@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes.hpp"
+#include "unit/auth/fakes.hpp"
 
 namespace nbms::http {
 namespace {
@@ -22,14 +23,29 @@ LocalMinute at(std::string_view text) {
   return LocalMinute::parse(text).value();
 }
 
+constexpr std::string_view kAdminPassword = "admin-password-1";
+
 class HttpApi : public ::testing::Test {
  protected:
+  void SetUp() override {
+    ASSERT_TRUE(auth.bootstrap_admin(std::string(kAdminPassword)));
+    token = login("admin", kAdminPassword);
+  }
+
+  std::string login(std::string_view user, std::string_view password) {
+    auto r = auth.login(user, password, auth::Origin{"127.0.0.1"});
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? r->token : std::string();
+  }
+
   Response call(std::string method, std::string target, std::string body = "",
                 std::string content_type = "application/json") {
-    Services services{registry, points, series, dead, clock, health};
+    Services services{registry, points, series, dead, clock, auth, nullptr, health, {}};
     const Api api(services, options);
-    return api.handle(
-        Request{std::move(method), std::move(target), std::move(content_type), std::move(body)});
+    Request req{std::move(method), std::move(target), std::move(content_type), std::move(body)};
+    if (!token.empty()) req.authorization = "Bearer " + token;
+    req.remote = "127.0.0.1";
+    return api.handle(req);
   }
   Response get(std::string target) { return call("GET", std::move(target)); }
   Response post(std::string target, std::string body) {
@@ -66,6 +82,10 @@ class HttpApi : public ::testing::Test {
   FakeSeriesStore series;
   FakeDeadLetterStore dead;
   FakeClock clock;
+  nbms::testing::FakeUserStore users;
+  nbms::testing::FakeAuditStore audit;
+  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
+  std::string token;  // sent as the bearer token when not empty
   std::function<json()> health = [] { return json{{"status", "ok"}, {"mqtt", "connected"}}; };
   ApiOptions options;
 };

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes.hpp"
+#include "unit/auth/fakes.hpp"
 
 namespace nbms::http {
 namespace {
@@ -32,6 +33,9 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 using nlohmann::json;
+
+// The bearer token every Client sends (set by the fixture after logging in).
+std::string g_token;
 
 // A blocking HTTP/1.1 client on one connection.
 class Client {
@@ -44,6 +48,7 @@ class Client {
                                            const std::string& body = "", bool keep_alive = true) {
     bhttp::request<bhttp::string_body> req{method, target, 11};
     req.set(bhttp::field::host, "127.0.0.1");
+    if (!g_token.empty()) req.set(bhttp::field::authorization, "Bearer " + g_token);
     req.keep_alive(keep_alive);
     if (!body.empty()) {
       req.set(bhttp::field::content_type, "application/json");
@@ -80,6 +85,14 @@ class Client {
 
 class HttpServerSocket : public ::testing::Test {
  protected:
+  void SetUp() override {
+    ASSERT_TRUE(auth.bootstrap_admin(std::string("admin-password-1")));
+    auto r = auth.login("admin", "admin-password-1", auth::Origin{"127.0.0.1"});
+    ASSERT_TRUE(r) << r.error().message;
+    g_token = r->token;
+  }
+  void TearDown() override { g_token.clear(); }
+
   // Loopback, any free port.
   static ServerOptions local() {
     ServerOptions o;
@@ -89,9 +102,17 @@ class HttpServerSocket : public ::testing::Test {
   }
 
   std::unique_ptr<Server> make_server(const ServerOptions& options = local()) {
-    return std::make_unique<Server>(options, Services{registry, points, series, dead, clock, [] {
+    return std::make_unique<Server>(options, Services{registry,
+                                                      points,
+                                                      series,
+                                                      dead,
+                                                      clock,
+                                                      auth,
+                                                      nullptr,
+                                                      [] {
                                                         return json{{"ok", true}};
-                                                      }});
+                                                      },
+                                                      {}});
   }
 
   testing::FakeRegistry registry;
@@ -99,6 +120,9 @@ class HttpServerSocket : public ::testing::Test {
   testing::FakeSeriesStore series;
   testing::FakeDeadLetterStore dead;
   testing::FakeClock clock;
+  nbms::testing::FakeUserStore users;
+  nbms::testing::FakeAuditStore audit;
+  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
 };
 
 TEST_F(HttpServerSocket, ServesHealthAndKeepsTheConnectionAlive) {
@@ -173,8 +197,9 @@ TEST_F(HttpServerSocket, ExpectContinueIsAnswered) {
   const std::string body = R"({"id":"C1","name":"a"})";
   client.write_raw(
       "POST /api/v1/customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-      "Expect: 100-continue\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n");
+      "Authorization: Bearer " +
+      g_token + "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n");
   auto res = client.read();
   EXPECT_EQ(res.result_int(), 100);
   client.write_raw(body);

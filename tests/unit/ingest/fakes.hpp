@@ -122,4 +122,13 @@ class FakeCommands final : public CommandPublisher {
   std::vector<std::pair<std::string, std::string>> sent;
 };
 
+// Records what the router hands to the live path (the realtime hub in nbmsd).
+class FakeLive final : public LiveSink {
+ public:
+  void on_realtime(const RealtimeUpdate& update) override { realtime.push_back(update); }
+  void on_control_result(const ControlResult& result) override { results.push_back(result); }
+  std::vector<RealtimeUpdate> realtime;
+  std::vector<ControlResult> results;
+};
+
 }  // namespace nbms::testing

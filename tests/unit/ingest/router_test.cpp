@@ -28,13 +28,14 @@ std::string log_payload(const char* time = "202210040945", int points = 2) {
 class RouterTest : public ::testing::Test {
  protected:
   RouterTest() { (void)store.create_thing(Thing{*ThingName::parse(kThing), 0}); }
-  Router make(std::size_t max_bytes = 1 << 20) {
-    return Router(Router::Ports{store, store, store, store, commands, clock},
+  Router make(std::size_t max_bytes = 1 << 20, LiveSink* live_sink = nullptr) {
+    return Router(Router::Ports{store, store, store, store, commands, clock, live_sink},
                   RouterOptions{max_bytes});
   }
   testing::FakeStore store;
   testing::FakeCommands commands;
   testing::FakeClock clock;
+  testing::FakeLive live;
 };
 
 TEST_F(RouterTest, PeriodicLogIsStoredAndCounted) {
@@ -140,6 +141,109 @@ TEST_F(RouterTest, EveryRejectionIsDeadLetteredAndCounted) {
   EXPECT_TRUE(store.logs().empty());
   // A good message after all that is still stored.
   EXPECT_TRUE(router.handle(t + "/periodic_log", log_payload())->accepted);
+}
+
+const std::string kRealtime =
+    R"({"msg_type":"Realtime","time":"202210040945","point_count":2,)"
+    R"("point_0":{"point_id":"a:1","msg":[{"attr_name":"M_Value","data":21.5}]},)"
+    R"("point_1":{"point_id":"b:2","msg":[{"attr_name":"M_Value","data":null}]}})";
+const std::string kControlResult =
+    R"({"msg_type":"Control_Result","request_id":"r-1","point_id":"a:1",)"
+    R"("result":"accepted","value":22})";
+
+TEST_F(RouterTest, RealtimeGoesToTheLiveSinkNotToStorage) {
+  auto router = make(1 << 20, &live);
+  clock.now = 1'700'000'123'456;
+  auto out = router.handle(std::string(kThing) + "/realtime", kRealtime);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted) << out->detail;
+  ASSERT_EQ(live.realtime.size(), 1u);
+  const auto& u = live.realtime[0];
+  EXPECT_EQ(u.thing.full(), kThing);
+  EXPECT_EQ(u.received_ms, 1'700'000'123'456);
+  ASSERT_EQ(u.values.size(), 1u);  // the null entry is skipped
+  EXPECT_EQ(u.values[0].point_id, "a:1");
+  EXPECT_EQ(u.values[0].value, 21.5);
+  EXPECT_TRUE(store.logs().empty());
+  EXPECT_TRUE(store.dead().empty());
+  EXPECT_EQ(router.counters().realtime, 1u);
+  EXPECT_EQ(router.counters().messages, 1u);
+  EXPECT_EQ(router.counters().samples, 0u);
+  // The basic-ingest form too.
+  ASSERT_TRUE(
+      router
+          .handle(std::string("$aws/rules/Rule_") + kThing + "/" + kThing + "/realtime", kRealtime)
+          ->accepted);
+  EXPECT_EQ(live.realtime.size(), 2u);
+}
+
+TEST_F(RouterTest, ControlResultGoesToTheLiveSink) {
+  auto router = make(1 << 20, &live);
+  auto out = router.handle(std::string(kThing) + "/control_result", kControlResult);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted) << out->detail;
+  ASSERT_EQ(live.results.size(), 1u);
+  const auto& r = live.results[0];
+  EXPECT_EQ(r.thing.full(), kThing);
+  EXPECT_EQ(r.request_id, "r-1");
+  EXPECT_EQ(r.point_id, "a:1");
+  EXPECT_TRUE(r.accepted);
+  EXPECT_EQ(r.value, 22.0);
+  EXPECT_EQ(router.counters().control_results, 1u);
+  EXPECT_EQ(router.counters().messages, 1u);
+  EXPECT_TRUE(store.dead().empty());
+  EXPECT_TRUE(commands.sent.empty());
+}
+
+TEST_F(RouterTest, MalformedLiveMessagesAreDeadLettered) {
+  auto router = make(1 << 20, &live);
+  const std::string t = kThing;
+  const std::vector<RejectCase> cases = {
+      {t + "/realtime", "{oops", Reject::malformed, "not valid JSON"},
+      {t + "/realtime", R"({"msg_type":"Periodic_Log"})", Reject::malformed, "expected 'Realtime'"},
+      {t + "/realtime", R"({"msg_type":"Realtime","time":"202210040945","point_count":1})",
+       Reject::malformed, "point_0 is missing"},
+      {t + "/control_result", R"({"msg_type":"Control_Result","point_id":"a"})", Reject::malformed,
+       "request_id: missing"},
+      {t + "/control_result",
+       R"({"msg_type":"Control_Result","request_id":"r","point_id":"a","result":"ok"})",
+       Reject::malformed, "result: must be 'accepted' or 'failed'"},
+      {"C000009_B001_01/realtime", kRealtime, Reject::unregistered, "not registered"},
+      {"C000009_B001_01/control_result", kControlResult, Reject::unregistered, "not registered"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    auto out = router.handle(c.topic, c.payload);
+    ASSERT_TRUE(out) << c.topic;
+    EXPECT_FALSE(out->accepted) << c.topic;
+    EXPECT_EQ(out->reason, to_string(c.reason)) << c.topic << ": " << out->detail;
+    auto dead = store.dead();
+    ASSERT_EQ(dead.size(), i + 1);
+    EXPECT_NE(dead.back().reason.find(c.detail), std::string::npos) << dead.back().reason;
+    EXPECT_EQ(dead.back().payload, c.payload);
+  }
+  EXPECT_TRUE(live.realtime.empty());
+  EXPECT_TRUE(live.results.empty());
+  EXPECT_EQ(router.counters().realtime, 0u);
+  EXPECT_EQ(router.counters().control_results, 0u);
+  EXPECT_EQ(router.counters().rejected, cases.size());
+  EXPECT_EQ(router.counters().by_reason[static_cast<std::size_t>(Reject::malformed)], 5u);
+}
+
+TEST_F(RouterTest, WithoutALiveSinkLiveMessagesAreReserved) {
+  auto router = make();
+  auto rt = router.handle(std::string(kThing) + "/realtime", kRealtime);
+  ASSERT_TRUE(rt);
+  EXPECT_FALSE(rt->accepted);
+  EXPECT_EQ(rt->reason, "reserved");
+  auto cr = router.handle(std::string(kThing) + "/control_result", kControlResult);
+  ASSERT_TRUE(cr);
+  EXPECT_EQ(cr->reason, "reserved");
+  auto dead = store.dead();
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].reason, "reserved: realtime is not handled yet");
+  EXPECT_EQ(dead[1].reason, "reserved: control_result is not handled yet");
+  EXPECT_EQ(router.counters().by_reason[static_cast<std::size_t>(Reject::reserved)], 2u);
 }
 
 TEST_F(RouterTest, StorageFailureIsAnErrorAndCountsNothing) {

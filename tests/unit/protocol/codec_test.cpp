@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace nbms::protocol {
@@ -65,8 +67,9 @@ TEST(Kind, ByPointName) {
   EXPECT_EQ(kind_of("init"), Kind::init);
   EXPECT_EQ(kind_of("delete"), Kind::remove);
   EXPECT_EQ(kind_of("timestamp_last"), Kind::timestamp_last);
-  for (const char* r :
-       {"realtime", "alarm", "disconnect", "schedule", "calendar", "control_result"}) {
+  EXPECT_EQ(kind_of("realtime"), Kind::realtime);
+  EXPECT_EQ(kind_of("control_result"), Kind::control_result);
+  for (const char* r : {"alarm", "disconnect", "schedule", "calendar"}) {
     EXPECT_EQ(kind_of(r), Kind::reserved) << r;
   }
   EXPECT_EQ(kind_of("Periodic_Log"), Kind::unknown);
@@ -315,6 +318,287 @@ TEST(TimestampLast, RequestAndReply) {
       encode_timestamp_last_reply(*req, LastLog{*LocalMinute::parse("202210040945"), 5}));
   EXPECT_EQ(last["time"], "202210040945");
   EXPECT_EQ(last["period"], 5);
+}
+
+// ---------------------------------------------------------------------------
+// realtime
+
+json rt_entry(const std::string& id, json data) {
+  return {{"point_id", id}, {"msg", json::array({{{"attr_name", "M_Value"}, {"data", data}}})}};
+}
+
+json realtime(std::vector<json> points, const char* time = "202210040945") {
+  json j{{"msg_type", "Realtime"}, {"time", time}, {"point_count", points.size()}};
+  for (std::size_t i = 0; i < points.size(); ++i) j["point_" + std::to_string(i)] = points[i];
+  return j;
+}
+
+void expect_realtime_rejected(const std::string& payload, const std::string& needle) {
+  Decoder d;
+  auto r = d.realtime(kThing, payload);
+  ASSERT_FALSE(r) << payload;
+  EXPECT_EQ(r.error().code, Errc::malformed);
+  EXPECT_NE(r.error().message.find(needle), std::string::npos)
+      << "message: " << r.error().message << "\nexpected to contain: " << needle;
+}
+
+TEST(Realtime, DecodesValuesAndSkipsUnreadablePoints) {
+  json absent = rt_entry("p.absent", 1);
+  absent["msg"] = json::array({{{"attr_name", "Status"}, {"data", "ok"}}});
+  json other_attrs = rt_entry("p.attrs", 4);
+  other_attrs["msg"].push_back({{"attr_name", "Reliability"}, {"data", "no-fault"}});
+  auto payload = realtime({rt_entry("p.dbl", 21.5), rt_entry("p.null", nullptr),
+                           rt_entry("p.true", true), absent, rt_entry("p.neg", -3), other_attrs})
+                     .dump();
+  Decoder d;
+  auto u = d.realtime(kThing, payload);
+  ASSERT_TRUE(u) << u.error().message;
+  EXPECT_EQ(u->thing, kThing);
+  EXPECT_EQ(u->received_ms, 0);  // the router stamps it
+  ASSERT_EQ(u->values.size(), 4u);
+  EXPECT_EQ(u->values[0].point_id, "p.dbl");
+  EXPECT_EQ(u->values[0].value, 21.5);
+  EXPECT_EQ(u->values[1].point_id, "p.true");
+  EXPECT_EQ(u->values[1].value, 1.0);
+  EXPECT_EQ(u->values[2].point_id, "p.neg");
+  EXPECT_EQ(u->values[2].value, -3.0);
+  EXPECT_EQ(u->values[3].point_id, "p.attrs");
+  EXPECT_EQ(u->values[3].value, 4.0);
+}
+
+TEST(Realtime, EmptyAndPeriodIgnored) {
+  Decoder d;
+  auto empty = d.realtime(kThing, realtime({}).dump());
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_TRUE(empty->values.empty());
+  // A `period` (as in periodic_log) is allowed and ignored.
+  auto with_period = d.realtime(kThing, realtime({pv("a", 2)}).dump());
+  ASSERT_TRUE(with_period) << with_period.error().message;
+  ASSERT_EQ(with_period->values.size(), 1u);
+  EXPECT_EQ(with_period->values[0].value, 2.0);
+}
+
+TEST(Realtime, EveryRejectionReason) {
+  expect_realtime_rejected("{\"msg_type\":", "not valid JSON");
+  expect_realtime_rejected("[1]", "must be a JSON object");
+  expect_realtime_rejected(R"({"time":"202210040945","point_count":0})", "msg_type: missing");
+  expect_realtime_rejected(periodic({}).dump(), "msg_type is 'Periodic_Log', expected 'Realtime'");
+  expect_realtime_rejected(R"({"msg_type":"Realtime","point_count":0})", "time: missing");
+  expect_realtime_rejected(realtime({}, "202302301200").dump(), "day does not exist");
+  expect_realtime_rejected(R"({"msg_type":"Realtime","time":"202210040945"})",
+                           "point_count: missing");
+  expect_realtime_rejected(R"({"msg_type":"Realtime","time":"202210040945","point_count":-1})",
+                           "point_count: must be an integer");
+  auto j = realtime({rt_entry("a", 1)});
+  j["point_count"] = 2;
+  expect_realtime_rejected(j.dump(), "point_count is 2 but point_1 is missing");
+  j = realtime({rt_entry("a", 1)});
+  j["point_count"] = 0;
+  expect_realtime_rejected(j.dump(), "point_0: index not below point_count 0");
+  j = realtime({rt_entry("a", 1)});
+  j["point_00"] = rt_entry("b", 1);
+  expect_realtime_rejected(j.dump(), "point_00: not a point_<n> member name");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"] = "x";
+  expect_realtime_rejected(j.dump(), "point_0: must be an object");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"].erase("point_id");
+  expect_realtime_rejected(j.dump(), "point_0.point_id: missing");
+  expect_realtime_rejected(realtime({rt_entry("a#b", 1)}).dump(), "point_0.point_id:");
+  expect_realtime_rejected(realtime({rt_entry("a", 1), rt_entry("a", 2)}).dump(),
+                           "point_1.point_id: 'a' appears twice");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"].erase("msg");
+  expect_realtime_rejected(j.dump(), "point_0.msg: missing");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"]["msg"] = json::object();
+  expect_realtime_rejected(j.dump(), "point_0.msg: must be a list");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"]["msg"] = json::array({"M_Value"});
+  expect_realtime_rejected(j.dump(), "point_0.msg[0]: must be an object");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"]["msg"][0]["attr_name"] = 3;
+  expect_realtime_rejected(j.dump(), "point_0.msg[0].attr_name: must be a string");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"]["msg"][0].erase("data");
+  expect_realtime_rejected(j.dump(), "point_0.msg[0].data: missing");
+  expect_realtime_rejected(realtime({rt_entry("a", "21.5")}).dump(),
+                           "point_0.msg[0].data: M_Value must be a number, boolean or null");
+  j = realtime({rt_entry("a", 1)});
+  j["point_0"]["msg"].push_back({{"attr_name", "M_Value"}, {"data", 2}});
+  expect_realtime_rejected(j.dump(), "point_0.msg[1]: M_Value appears twice");
+  Decoder small(DecodeLimits{.max_points = 1});
+  auto r = small.realtime(kThing, realtime({rt_entry("a", 1), rt_entry("b", 2)}).dump());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("point_count: must be an integer 0..1"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------
+// control_result
+
+json control_result(const char* result = "accepted") {
+  return {{"msg_type", "Control_Result"},
+          {"request_id", "5b1e-7"},
+          {"point_id", "01.1.AV-101:0101_AHUSupplyAirTempSP"},
+          {"result", result},
+          {"value", 21.5},
+          {"message", ""}};
+}
+
+void expect_result_rejected(const json& j, const std::string& needle) {
+  Decoder d;
+  auto r = d.control_result(kThing, j.dump());
+  ASSERT_FALSE(r) << j.dump();
+  EXPECT_EQ(r.error().code, Errc::malformed);
+  EXPECT_NE(r.error().message.find(needle), std::string::npos)
+      << "message: " << r.error().message << "\nexpected to contain: " << needle;
+}
+
+TEST(ControlResult, AcceptedWithValue) {
+  Decoder d;
+  auto r = d.control_result(kThing, control_result().dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->thing, kThing);
+  EXPECT_EQ(r->request_id, "5b1e-7");
+  EXPECT_EQ(r->point_id, "01.1.AV-101:0101_AHUSupplyAirTempSP");
+  EXPECT_TRUE(r->accepted);
+  EXPECT_EQ(r->value, 21.5);
+  EXPECT_EQ(r->message, "");
+}
+
+TEST(ControlResult, FailedWithoutValueOrWithNull) {
+  Decoder d;
+  auto j = control_result("failed");
+  j.erase("value");
+  j["message"] = "write access denied";
+  auto r = d.control_result(kThing, j.dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->accepted);
+  EXPECT_FALSE(r->value.has_value());
+  EXPECT_EQ(r->message, "write access denied");
+  j["value"] = nullptr;
+  j.erase("message");
+  r = d.control_result(kThing, j.dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->value.has_value());
+  EXPECT_EQ(r->message, "");
+  j["value"] = true;  // a binary point's present value
+  r = d.control_result(kThing, j.dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->value, 1.0);
+  j["value"] = 3;
+  r = d.control_result(kThing, j.dump());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->value, 3.0);
+}
+
+TEST(ControlResult, EveryRejectionReason) {
+  Decoder d;
+  for (const char* bad : {"{", "[]", "\"x\""}) {
+    auto r = d.control_result(kThing, bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, Errc::malformed);
+  }
+  auto j = control_result();
+  j["msg_type"] = "Control";
+  expect_result_rejected(j, "msg_type is 'Control', expected 'Control_Result'");
+  j = control_result();
+  j.erase("msg_type");
+  expect_result_rejected(j, "msg_type: missing");
+  j = control_result();
+  j.erase("request_id");
+  expect_result_rejected(j, "request_id: missing");
+  j = control_result();
+  j["request_id"] = 7;
+  expect_result_rejected(j, "request_id: must be a string");
+  j = control_result();
+  j["request_id"] = "";
+  expect_result_rejected(j, "request_id: must be 1..64 bytes");
+  j = control_result();
+  j["request_id"] = std::string(65, 'r');
+  expect_result_rejected(j, "request_id: longer than 64 bytes");
+  j = control_result();
+  j.erase("point_id");
+  expect_result_rejected(j, "point_id: missing");
+  j = control_result();
+  j["point_id"] = 12;
+  expect_result_rejected(j, "point_id: must be a string");
+  j = control_result();
+  j["point_id"] = "a/b";
+  expect_result_rejected(j, "point_id: point_id 'a/b' contains a character");
+  j = control_result();
+  j["point_id"] = "";
+  expect_result_rejected(j, "point_id: point_id must be 1..200 bytes");
+  j = control_result();
+  j.erase("result");
+  expect_result_rejected(j, "result: missing");
+  j = control_result();
+  j["result"] = true;
+  expect_result_rejected(j, "result: must be a string");
+  j = control_result();
+  j["result"] = "Accepted";
+  expect_result_rejected(j, "result: must be 'accepted' or 'failed'");
+  j = control_result();
+  j["value"] = "21.5";
+  expect_result_rejected(j, "value: must be a number, boolean or null");
+  j = control_result();
+  j["value"] = json::array({21.5});
+  expect_result_rejected(j, "value: must be a number, boolean or null");
+  j = control_result();
+  j["message"] = 5;
+  expect_result_rejected(j, "message: must be a string");
+  j = control_result();
+  j["message"] = std::string(501, 'm');
+  expect_result_rejected(j, "message: longer than 500 bytes");
+}
+
+// ---------------------------------------------------------------------------
+// Commands to the MW
+
+TEST(Encode, Subscribe) {
+  const auto text = encode_subscribe("r-1", {"01.1.AI-101:a", "01.1.AV-102:b"}, 60);
+  EXPECT_EQ(text, R"({"msg_type":"Subscribe","request_id":"r-1","lease":60,)"
+                  R"("point_ids":["01.1.AI-101:a","01.1.AV-102:b"]})");
+  EXPECT_EQ(json::parse(encode_subscribe("r", {}, 1))["point_ids"], json::array());
+}
+
+TEST(Encode, Unsubscribe) {
+  EXPECT_EQ(encode_unsubscribe({"a", "b"}), R"({"msg_type":"Unsubscribe","point_ids":["a","b"]})");
+}
+
+TEST(Encode, Control) {
+  const auto j = json::parse(encode_control("r-2", "01.1.BO-101:fan", 1, 8));
+  EXPECT_EQ(j, (json{{"msg_type", "Control"},
+                     {"request_id", "r-2"},
+                     {"point_id", "01.1.BO-101:fan"},
+                     {"value", 1.0},
+                     {"priority", 8}}));
+  // Shortest round-trip text for the value.
+  EXPECT_NE(encode_control("r", "p", 21.5, 8).find(R"("value":21.5,)"), std::string::npos);
+  EXPECT_NE(encode_control("r", "p", 0.1, 8).find(R"("value":0.1,)"), std::string::npos);
+  EXPECT_EQ(json::parse(encode_control("r", "p", -1e30, 16))["value"], -1e30);
+  // Not representable in JSON: null rather than invalid text.
+  EXPECT_EQ(json::parse(encode_control("r", "p", std::nan(""), 8))["value"], nullptr);
+  EXPECT_EQ(json::parse(encode_control("r", "p", HUGE_VAL, 8))["value"], nullptr);
+}
+
+TEST(Encode, AnyPointIdGivesValidJson) {
+  const std::vector<std::string> ids = {R"(quo"te)",   R"(back\slash)",   "ctl\x01\n\t",
+                                        "uni\xc3\xa9", "bad\xff\xfeutf8", std::string("nul\0x", 5)};
+  for (const auto& id : ids) {
+    for (const auto& text : {encode_subscribe("r", {id}, 60), encode_unsubscribe({id}),
+                             encode_control(id, id, 1, 8)}) {
+      const auto j = json::parse(text, nullptr, false);
+      // nlohmann's parser is strict: it refuses invalid UTF-8 and raw control characters.
+      ASSERT_FALSE(j.is_discarded()) << text;
+    }
+  }
+  // Valid UTF-8 and escapes round-trip exactly.
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(json::parse(encode_unsubscribe({ids[i]}))["point_ids"][0], ids[i]);
+  }
+  EXPECT_EQ(json::parse(encode_unsubscribe({ids[5]}))["point_ids"][0], ids[5]);
+  EXPECT_EQ(json::parse(encode_control("r", ids[0], 1, 8))["point_id"], ids[0]);
 }
 
 }  // namespace

@@ -1,0 +1,304 @@
+#include "ws_channel.hpp"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "api_common.hpp"
+#include "log.hpp"
+#include "nbms/core/control.hpp"
+#include "nbms/core/ids.hpp"
+
+namespace nbms::http {
+
+namespace {
+
+constexpr std::size_t kMaxRefBytes = 64;
+constexpr int kDefaultPriority = 8;
+
+std::string_view code_name(Errc code) {
+  return error_code_name(status_for(code));
+}
+
+// An optional string member of at most `max` bytes; nullopt with `error` set when
+// present but not such a string.
+std::optional<std::string> string_of(const json& msg, const char* name, std::size_t max,
+                                     std::string& error) {
+  const auto it = msg.find(name);
+  if (it == msg.end()) return std::nullopt;
+  if (!it->is_string() || it->get_ref<const std::string&>().size() > max) {
+    error =
+        std::string("'") + name + "' must be a string of at most " + std::to_string(max) + " bytes";
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+struct WsChannel::Pending {
+  std::int64_t received_ms = 0;
+  std::vector<realtime::LiveValue> values;
+  std::unordered_map<std::string, std::size_t> index;  // point id -> position in values
+};
+
+WsChannel::WsChannel(const Services& services, auth::Principal who, auth::Origin from,
+                     std::function<void()> wake, WsLimits limits)
+    : services_(services),
+      who_(std::move(who)),
+      from_(std::move(from)),
+      wake_(std::move(wake)),
+      limits_(limits) {}
+
+WsChannel::~WsChannel() {
+  close();
+}
+
+void WsChannel::open() {
+  if (services_.hub) id_ = services_.hub->connect(shared_from_this());
+  send({{"type", "hello"}, {"user", to_json(who_)}});
+}
+
+void WsChannel::close() {
+  if (id_ && services_.hub) services_.hub->disconnect(*id_);
+  id_.reset();
+}
+
+void WsChannel::send(const json& msg) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mu_);
+    if (overflowed_) return;
+    if (messages_.size() >= limits_.max_queued_messages) {
+      overflowed_ = true;
+    } else {
+      was_empty = messages_.empty() && pending_order_.empty();
+      messages_.push_back(dump(msg));
+    }
+  }
+  // On overflow too: the writer must wake up to close the connection.
+  if (was_empty || overflowed()) wake_();
+}
+
+void WsChannel::send_error(std::string_view ref, Errc code, std::string_view message) {
+  json msg{{"type", "error"}, {"code", code_name(code)}, {"message", std::string(message)}};
+  if (!ref.empty()) msg["ref"] = std::string(ref);
+  send(msg);
+}
+
+std::optional<std::string> WsChannel::next_frame() {
+  std::lock_guard lock(mu_);
+  if (!messages_.empty()) {
+    auto frame = std::move(messages_.front());
+    messages_.pop_front();
+    return frame;
+  }
+  if (pending_order_.empty()) return std::nullopt;
+  const std::string thing = std::move(pending_order_.front());
+  pending_order_.pop_front();
+  auto node = pending_.extract(thing);
+  json values = json::array();
+  for (const auto& v : node.mapped().values) {
+    values.push_back({{"point_id", v.point_id}, {"value", value_json(v.value)}});
+  }
+  return dump({{"type", "values"},
+               {"thing", thing},
+               {"received_ms", node.mapped().received_ms},
+               {"values", std::move(values)}});
+}
+
+bool WsChannel::overflowed() const {
+  std::lock_guard lock(mu_);
+  return overflowed_;
+}
+
+void WsChannel::values(const std::string& thing, std::int64_t received_ms,
+                       const std::vector<realtime::LiveValue>& values) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mu_);
+    if (overflowed_) return;
+    was_empty = messages_.empty() && pending_order_.empty();
+    auto [it, fresh] = pending_.try_emplace(thing);
+    if (fresh) pending_order_.push_back(thing);
+    Pending& p = it->second;
+    p.received_ms = received_ms;
+    for (const auto& v : values) {
+      const auto [pos, added] = p.index.try_emplace(v.point_id, p.values.size());
+      if (added) {
+        p.values.push_back(v);
+      } else {
+        p.values[pos->second].value = v.value;  // coalesce: newest wins
+      }
+    }
+  }
+  if (was_empty) wake_();
+}
+
+void WsChannel::control_outcome(const realtime::ControlOutcome& outcome) {
+  Control c;
+  {
+    std::lock_guard lock(mu_);
+    auto node = controls_.extract(outcome.request_id);
+    if (node.empty()) return;  // the connection forgot it (cannot happen: the hub owns ids)
+    c = std::move(node.mapped());
+  }
+  const json detail{{"value", c.value},
+                    {"priority", c.priority},
+                    {"request_id", outcome.request_id},
+                    {"status", realtime::to_string(outcome.status)},
+                    {"present_value", outcome.value ? json(*outcome.value) : json(nullptr)},
+                    {"message", outcome.message}};
+  if (auto r = services_.auth.record(who_, c.customer, "control",
+                                     outcome.thing + "/" + outcome.point_id, dump(detail),
+                                     outcome.status == realtime::ControlStatus::accepted, from_);
+      !r) {
+    logger().error("audit entry for control {} not written: {}", outcome.request_id,
+                   r.error().message);
+  }
+  send({{"type", "control_result"},
+        {"ref", c.ref},
+        {"request_id", outcome.request_id},
+        {"thing", outcome.thing},
+        {"point_id", outcome.point_id},
+        {"status", realtime::to_string(outcome.status)},
+        {"value", outcome.value ? json(*outcome.value) : json(nullptr)},
+        {"message", outcome.message}});
+}
+
+void WsChannel::on_text(std::string_view text) {
+  const json msg = json::parse(text, nullptr, false);
+  if (msg.is_discarded() || !msg.is_object()) {
+    send_error("", Errc::invalid_argument, "a message must be a JSON object");
+    return;
+  }
+  std::string error;
+  const auto type = string_of(msg, "type", 32, error);
+  if (!type) {
+    send_error("", Errc::invalid_argument, error.empty() ? "'type' is required" : error);
+    return;
+  }
+  if (*type == "subscribe" || *type == "unsubscribe") {
+    subscribe(msg, *type == "subscribe");
+  } else if (*type == "control") {
+    control(msg);
+  } else {
+    send_error("", Errc::invalid_argument, "unknown message type '" + type->substr(0, 32) + "'");
+  }
+}
+
+// Resolves the thing of a message within the caller's scope: a thing of another
+// customer reads as not found, exactly like a thing that does not exist.
+static Result<ThingName> scoped_thing(const Services& s, const auth::Principal& who,
+                                      const json& msg) {
+  std::string error;
+  const auto name = string_of(msg, "thing", 64, error);
+  if (!name) {
+    return fail(Errc::invalid_argument, error.empty() ? "'thing' is required" : error);
+  }
+  auto thing = ThingName::parse(*name);
+  if (!thing) return fail(Errc::invalid_argument, thing.error().message);
+  const auto not_found = [&] { return fail(Errc::not_found, "thing '" + *name + "' not found"); };
+  if (!who.can_read(thing->customer)) return not_found();
+  if (auto t = s.registry.thing(*name); !t) {
+    if (t.error().code == Errc::not_found) return not_found();
+    return std::unexpected(t.error());
+  }
+  return thing;
+}
+
+void WsChannel::subscribe(const json& msg, bool watch) {
+  auto thing = scoped_thing(services_, who_, msg);
+  if (!thing) return send_error("", thing.error().code, thing.error().message);
+  const auto ids = msg.find("point_ids");
+  if (ids == msg.end() || !ids->is_array() || ids->empty()) {
+    return send_error("", Errc::invalid_argument, "'point_ids' must be a non-empty array");
+  }
+  std::vector<std::string> points;
+  points.reserve(ids->size());
+  for (const auto& id : *ids) {
+    if (!id.is_string()) {
+      return send_error("", Errc::invalid_argument, "'point_ids' must hold strings");
+    }
+    if (auto v = validate_point_id(id.get_ref<const std::string&>()); !v) {
+      return send_error("", Errc::invalid_argument, v.error().message);
+    }
+    points.push_back(id.get<std::string>());
+  }
+  if (!services_.hub || !id_) {
+    return send_error("", Errc::unavailable, "realtime values are not available");
+  }
+  if (watch) {
+    if (auto r = services_.hub->subscribe(*id_, *thing, points); !r) {
+      return send_error("", r.error().code, r.error().message);
+    }
+  } else {
+    services_.hub->unsubscribe(*id_, *thing, points);
+  }
+  send({{"type", watch ? "subscribed" : "unsubscribed"},
+        {"thing", thing->full()},
+        {"point_ids", std::move(points)}});
+}
+
+void WsChannel::control(const json& msg) {
+  std::string error;
+  const std::string ref = string_of(msg, "ref", kMaxRefBytes, error).value_or("");
+  if (!error.empty()) return send_error("", Errc::invalid_argument, error);
+  auto thing = scoped_thing(services_, who_, msg);
+  if (!thing) return send_error(ref, thing.error().code, thing.error().message);
+  const auto point_id = string_of(msg, "point_id", 200, error);
+  if (!point_id) {
+    return send_error(ref, Errc::invalid_argument,
+                      error.empty() ? "'point_id' is required" : error);
+  }
+  const auto value = msg.find("value");
+  if (value == msg.end() || !value->is_number()) {
+    return send_error(ref, Errc::invalid_argument, "'value' must be a number");
+  }
+  int priority = kDefaultPriority;
+  if (const auto p = msg.find("priority"); p != msg.end()) {
+    if (!p->is_number_integer() || p->get<std::int64_t>() < 1 || p->get<std::int64_t>() > 16) {
+      return send_error(ref, Errc::invalid_argument, "'priority' must be an integer 1..16");
+    }
+    priority = p->get<int>();
+  }
+  const std::string target = thing->full() + "/" + *point_id;
+  if (!who_.can_operate(thing->customer)) {
+    if (auto r = services_.auth.record(who_, thing->customer, "control", target,
+                                       "denied: role may not control points", false, from_);
+        !r) {
+      logger().error("audit entry for a denied control not written: {}", r.error().message);
+    }
+    return send_error(ref, Errc::forbidden,
+                      "role '" + std::string(to_string(who_.role)) + "' may not control points");
+  }
+  auto points = services_.points.points(thing->customer, thing->building);
+  if (!points) return send_error(ref, points.error().code, points.error().message);
+  const PointInfo* point = nullptr;
+  for (const auto& p : *points) {
+    if (p.point_id == *point_id && p.thing == thing->full()) point = &p;
+  }
+  if (!point) {
+    return send_error(ref, Errc::not_found,
+                      "point '" + *point_id + "' not found on thing '" + thing->full() + "'");
+  }
+  const double v = value->get<double>();
+  if (auto ok = validate_control(*point, v, priority); !ok) {
+    return send_error(ref, ok.error().code, ok.error().message);
+  }
+  if (!services_.hub || !id_) {
+    return send_error(ref, Errc::unavailable, "control is not available");
+  }
+  // Held across hub->control() so that an answer racing back from the MW finds
+  // its request (the hub calls control_outcome without its own lock held).
+  std::unique_lock lock(mu_);
+  auto request = services_.hub->control(*id_, *thing, *point_id, v, priority);
+  if (request) {
+    controls_.emplace(*request, Control{ref, thing->customer, v, priority});
+    return;
+  }
+  lock.unlock();
+  send_error(ref, request.error().code, request.error().message);
+}
+
+}  // namespace nbms::http

@@ -1,0 +1,90 @@
+#pragma once
+// The application side of one /api/v1/ws connection: parses the client's JSON
+// messages, applies the caller's customer scope and role, talks to the realtime
+// hub, audits controls, and queues what goes back to the client. server.cpp owns
+// the socket: it feeds frames in with on_text() and drains next_frame().
+//
+// The send queue is bounded: live values are coalesced per (thing, point), so a
+// slow reader gets the newest value of each point instead of every change;
+// other messages (answers, results, errors) are kept in order up to
+// `max_queued_messages`, beyond which the channel is marked overflowed and the
+// transport closes the connection (1008, "send queue overflow").
+//
+// Lifetime: shared by the transport and the hub (as its Sink) until close().
+// Thread-safety: open/on_text/close run on the connection's strand; the Sink
+// methods run on whatever thread the hub calls from; the queue has its own mutex.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "nbms/auth/service.hpp"
+#include "nbms/http/server.hpp"
+#include "nbms/realtime/hub.hpp"
+
+namespace nbms::http {
+
+struct WsLimits {
+  std::size_t max_queued_messages = 256;
+};
+
+class WsChannel final : public realtime::Sink, public std::enable_shared_from_this<WsChannel> {
+ public:
+  // `wake` is called (from any thread) when the queue goes from empty to not
+  // empty; it must only schedule the writer, never write itself.
+  WsChannel(const Services& services, auth::Principal who, auth::Origin from,
+            std::function<void()> wake, WsLimits limits = {});
+  ~WsChannel() override;
+
+  // Registers with the hub and queues the hello message.
+  void open();
+  void on_text(std::string_view text);
+  // Unregisters from the hub (its watches are released). Idempotent.
+  void close();
+
+  // The next frame to send, or nullopt when nothing is queued.
+  std::optional<std::string> next_frame();
+  bool overflowed() const;
+
+  // realtime::Sink
+  void values(const std::string& thing, std::int64_t received_ms,
+              const std::vector<realtime::LiveValue>& values) override;
+  void control_outcome(const realtime::ControlOutcome& outcome) override;
+
+ private:
+  struct Pending;  // coalesced values of one thing
+  struct Control {
+    std::string ref;
+    std::string customer;
+    double value = 0;
+    int priority = 0;
+  };
+
+  void subscribe(const nlohmann::json& msg, bool watch);
+  void control(const nlohmann::json& msg);
+  void send(const nlohmann::json& msg);
+  void send_error(std::string_view ref, Errc code, std::string_view message);
+
+  const Services& services_;
+  const auth::Principal who_;
+  const auth::Origin from_;
+  const std::function<void()> wake_;
+  const WsLimits limits_;
+  std::optional<realtime::ConnectionId> id_;  // set by open(), cleared by close()
+
+  mutable std::mutex mu_;  // guards everything below
+  std::deque<std::string> messages_;
+  std::deque<std::string> pending_order_;  // things with coalesced values, oldest first
+  std::unordered_map<std::string, Pending> pending_;
+  std::unordered_map<std::string, Control> controls_;  // by hub request id
+  bool overflowed_ = false;
+};
+
+}  // namespace nbms::http
