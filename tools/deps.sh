@@ -9,8 +9,14 @@ packages=(
   libspdlog-dev libssl-dev libsimdjson-dev libgtest-dev
   mosquitto mosquitto-clients libmosquitto-dev curl python3 ca-certificates
 )
+# The web dashboard is built with npm (web/). Debian's nodejs/npm unless a
+# Node.js is already installed (NodeSource's nodejs carries its own npm and
+# conflicts with Debian's npm package).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 if [ "${1:-}" = "--test" ]; then
   packages+=(rocksdb-tools)
+  packages+=(chromium fonts-nanum)  # web dashboard e2e tests (tests/e2e): headless browser, Hangul glyphs
 fi
 
 missing=()

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs nbms locally: installs what is missing, builds (Release), starts a
-# Mosquitto broker on loopback, nbmsd with its embedded RocksDB in .run/data,
-# registers a demo customer, building and things, and starts the middleware
-# simulator so data flows. Ctrl-C stops everything.
+# Runs nbms locally: installs what is missing, builds (Release) nbmsd and the web
+# dashboard, starts a Mosquitto broker on loopback, nbmsd with its embedded
+# RocksDB in .run/data, registers a demo customer, building, things and users,
+# and starts the middleware simulator so data flows. Ctrl-C stops everything.
 #
 # Environment: NBMS_HTTP_PORT (8080), NBMS_MQTT_PORT (1884), NBMS_SIM_SPEED
-# (60: one simulated hour per real minute), NBMS_SIM_THINGS (2), NBMS_SIM_POINTS (120).
+# (60: one simulated hour per real minute), NBMS_SIM_THINGS (2), NBMS_SIM_POINTS (120),
+# NBMS_ADMIN_PASSWORD (first start only; default: a random one, kept in
+# .run/admin.password).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -21,9 +23,16 @@ building=B001
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DNBMS_TESTS=OFF >/dev/null
 cmake --build build-release -j "$(nproc)" --target nbmsd nbmsctl nbms-mwsim
 bin=$root/build-release
+(cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build >/dev/null)
 
 run=$root/.run
 mkdir -p "$run/mosquitto" "$run/data"
+# The admin password: given, or made once for this local install (owner-only file).
+if [ ! -s "$run/admin.password" ]; then
+  (umask 077; printf '%s' "${NBMS_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}" > "$run/admin.password")
+fi
+printf '{"http": {"web_root": "%s"}, "auth": {"admin_password_file": "%s"}}\n' \
+  "$root/web/dist" "$run/admin.password" > "$run/nbmsd.json"
 {
   echo "listener $mqtt_port 127.0.0.1"
   echo "allow_anonymous true"
@@ -54,16 +63,24 @@ mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
 pids+=($!)
 wait_for "mosquitto on 127.0.0.1:$mqtt_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mqtt_port"
 
-"$bin/src/app/nbmsd" --data-dir "$run/data" --http-listen "127.0.0.1:$http_port" \
+"$bin/src/app/nbmsd" --config "$run/nbmsd.json" --data-dir "$run/data" --http-listen "127.0.0.1:$http_port" \
   --mqtt-uri "tcp://127.0.0.1:$mqtt_port" >"$run/nbmsd.log" 2>&1 &
 pids+=($!)
 export NBMS_URL="http://127.0.0.1:$http_port"
-wait_for "nbmsd on $NBMS_URL" "$bin/tools/nbmsctl/nbmsctl" health
+export NBMS_USER=admin
+NBMS_PASSWORD=$(cat "$run/admin.password")
+export NBMS_PASSWORD
+wait_for "nbmsd on $NBMS_URL" curl -fsS "$NBMS_URL/api/v1/ready"
+NBMS_TOKEN=$("$bin/tools/nbmsctl/nbmsctl" login)
+export NBMS_TOKEN
 
 ctl() { "$bin/tools/nbmsctl/nbmsctl" "$@" >/dev/null 2>&1 || true; }  # 'exists' is fine
 ctl customer add "$customer" "Demo Customer"
 ctl building add "$customer" "$building" "Demo Building" --address "1 Cyclotron Rd, Berkeley"
 for i in $(seq 1 "$things"); do ctl thing add "$(printf '%s_%s_%02d' "$customer" "$building" "$i")"; done
+# Demo users of the demo customer (password: the admin's, for this local demo only).
+NBMS_NEW_PASSWORD=$NBMS_PASSWORD ctl user add manager manager "$customer"
+NBMS_NEW_PASSWORD=$NBMS_PASSWORD ctl user add viewer viewer "$customer"
 
 "$bin/tools/mwsim/nbms-mwsim" --broker "tcp://127.0.0.1:$mqtt_port" --customer "$customer" \
   --building "$building" --things "$things" --points "$points" --speed "$speed" \
@@ -74,13 +91,15 @@ api="$NBMS_URL/api/v1/customers/$customer/buildings/$building"
 cat <<MSG
 
 nbms is running (logs in .run/: nbmsd.log, mosquitto.log, mwsim.log)
-  health           $NBMS_URL/api/v1/health
+  dashboard        $NBMS_URL/   users: admin, manager (customer $customer), viewer
+                   password:  $NBMS_PASSWORD   (.run/admin.password)
+  health           $NBMS_URL/api/v1/health   (as admin: Authorization: Bearer \$(nbmsctl login))
   things           $api/things
   points           $api/points
   latest values    $api/latest
   a point history  $api/points/<point_id>/history?from=YYYYMMDDhhmm&to=YYYYMMDDhhmm
   dead letters     $NBMS_URL/api/v1/dead-letters
-  admin CLI        NBMS_URL=$NBMS_URL $bin/tools/nbmsctl/nbmsctl --help
+  admin CLI        NBMS_URL=$NBMS_URL NBMS_USER=admin NBMS_PASSWORD=... $bin/tools/nbmsctl/nbmsctl --help
   broker           tcp://127.0.0.1:$mqtt_port (simulator: $things things x $points points, speed x$speed)
 Press Ctrl-C to stop.
 MSG

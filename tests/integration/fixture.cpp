@@ -53,8 +53,19 @@ void NbmsTest::SetUp() {
   broker_ = std::make_unique<Broker>(dir() / "broker");
   broker_->start();
   nbmsd_ = std::make_unique<Nbmsd>(dir() / "nbmsd", broker_->uri());
+  configure(*nbmsd_);
   nbmsd_->start();
   mqtt_ = std::make_unique<MqttClient>(broker_->uri());
+}
+
+std::string NbmsTest::add_user(const std::string& name, const std::string& role,
+                               const std::string& customer) {
+  const std::string password = name + "-password";
+  const auto r = nbmsd().post(
+      "/api/v1/users",
+      Json{{"name", name}, {"password", password}, {"role", role}, {"customer", customer}});
+  EXPECT_EQ(r.status, 201) << r.body;
+  return nbmsd().login(name, password);
 }
 
 void NbmsTest::TearDown() {

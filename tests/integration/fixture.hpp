@@ -60,6 +60,11 @@ class NbmsTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // Called before nbmsd starts: change nbmsd().config() here.
+  virtual void configure(Nbmsd&) {}
+  // Creates a user through the REST API as the admin (201) and logs it in.
+  std::string add_user(const std::string& name, const std::string& role,
+                       const std::string& customer);
 
   Broker& broker() { return *broker_; }
   Nbmsd& nbmsd() { return *nbmsd_; }

@@ -25,6 +25,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace nbms::it {
 namespace {
@@ -437,7 +438,7 @@ bool Nbmsd::try_start() {
   // A cheap password hash keeps logins fast; the admin password comes from the
   // environment, as an operator would give it.
   const fs::path config = dir_ / "nbmsd.json";
-  std::ofstream(config) << R"({"auth": {"pbkdf2_iterations": 1000}})";
+  std::ofstream(config) << config_.dump();
   ::setenv("NBMS_ADMIN_PASSWORD", kAdminPassword, 1);
   process_.spawn(
       {NBMSD_PATH, "--config", config.string(), "--data-dir", data_dir().string(), "--http-listen",
@@ -613,6 +614,136 @@ std::optional<MqttMessage> MqttClient::receive(std::chrono::milliseconds timeout
     // A null message marks a lost connection; keep waiting for real ones.
     if (msg) return MqttMessage{msg->get_topic(), msg->get_payload_str()};
   }
+}
+
+}  // namespace nbms::it
+
+namespace nbms::it {
+
+// ---- WebSocket client ------------------------------------------------------------
+
+namespace websocket = beast::websocket;
+
+struct WsClient::Impl {
+  net::io_context ioc;
+  websocket::stream<beast::tcp_stream> ws{ioc};
+  beast::flat_buffer buffer;
+  bool open = false;
+
+  // Runs `op` (which starts one async operation whose handler sets `done`)
+  // until it completes or `timeout` passes; then cancels it.
+  template <class Start>
+  bool run(std::chrono::milliseconds timeout, Start&& start) {
+    bool done = false;
+    start(done);
+    ioc.restart();
+    ioc.run_for(timeout);
+    if (!done) {
+      beast::get_lowest_layer(ws).cancel();
+      ioc.restart();
+      ioc.run_for(1s);
+    }
+    return done;
+  }
+};
+
+namespace {
+
+// Connects and upgrades `ws`; 0 if accepted, -1 if refused.
+int handshake(websocket::stream<beast::tcp_stream>& ws, std::uint16_t port,
+              const std::string& token, const std::string& origin) {
+  beast::get_lowest_layer(ws).connect(
+      net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port));
+  ws.set_option(websocket::stream_base::decorator([token, origin](websocket::request_type& req) {
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!origin.empty()) req.set(http::field::origin, origin);
+  }));
+  beast::error_code ec;
+  ws.handshake("127.0.0.1:" + std::to_string(port), "/api/v1/ws", ec);
+  return ec ? -1 : 0;
+}
+
+}  // namespace
+
+WsClient::WsClient(std::uint16_t port, const std::string& token, const std::string& origin)
+    : impl_(std::make_unique<Impl>()) {
+  if (handshake(impl_->ws, port, token, origin) != 0) {
+    throw std::runtime_error("websocket upgrade refused with status " +
+                             std::to_string(ws_refusal_status(port, token, origin)));
+  }
+  impl_->open = true;
+}
+
+WsClient::~WsClient() {
+  close();
+}
+
+void WsClient::send(const Json& message) {
+  send_text(message.dump());
+}
+
+void WsClient::send_text(const std::string& text) {
+  impl_->ws.text(true);
+  impl_->ws.write(net::buffer(text));
+}
+
+std::optional<Json> WsClient::receive(std::chrono::milliseconds timeout) {
+  if (!impl_->open) return std::nullopt;
+  beast::error_code ec;
+  const bool done = impl_->run(timeout, [&](bool& flag) {
+    impl_->buffer.clear();
+    impl_->ws.async_read(impl_->buffer, [&](beast::error_code e, std::size_t) {
+      ec = e;
+      flag = true;
+    });
+  });
+  if (!done || ec) {
+    if (ec) impl_->open = false;
+    return std::nullopt;
+  }
+  return Json::parse(beast::buffers_to_string(impl_->buffer.data()), nullptr, false);
+}
+
+std::optional<Json> WsClient::receive_until(const std::function<bool(const Json&)>& match,
+                                            std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto msg = receive(left);
+    if (!msg) return std::nullopt;
+    if (match(*msg)) return msg;
+  }
+}
+
+void WsClient::close() {
+  if (!impl_ || !impl_->open) return;
+  impl_->open = false;
+  beast::error_code ec;
+  impl_->ws.close(websocket::close_code::normal, ec);
+}
+
+int ws_refusal_status(std::uint16_t port, const std::string& token, const std::string& origin) {
+  // A hand-made upgrade request, so that the refusal's status can be read.
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(net::ip::tcp::endpoint(net::ip::address_v4::loopback(), port));
+  http::request<http::empty_body> req{http::verb::get, "/api/v1/ws", 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(http::field::sec_websocket_version, "13");
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+  if (!origin.empty()) req.set(http::field::origin, origin);
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.skip(true);  // a 101 has no body; a refusal's body is not needed
+  http::read_header(stream, buffer, parser);
+  const int status = static_cast<int>(parser.get().result_int());
+  return status == 101 ? 0 : status;
 }
 
 }  // namespace nbms::it

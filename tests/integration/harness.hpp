@@ -177,6 +177,8 @@ class Nbmsd {
   // Logs in; returns the session token (throws unless 200).
   std::string login(const std::string& user, const std::string& password) const;
   const std::string& admin_token() const { return admin_token_; }
+  // The config file's JSON, written at each start (change it before start()).
+  Json& config() { return config_; }
   Json health() const;  // throws unless 200
 
  private:
@@ -186,8 +188,40 @@ class Nbmsd {
   std::string mqtt_uri_;
   std::uint16_t http_port_ = 0;
   std::string admin_token_;
+  // Cheap password hashes keep the tests' logins fast.
+  Json config_ = {{"auth", {{"pbkdf2_iterations", 1000}}}};
   Process process_;
 };
+
+// ---- WebSocket client -------------------------------------------------------------
+
+// A blocking client of /api/v1/ws on its own io_context and connection.
+class WsClient {
+ public:
+  // Connects and upgrades with `Authorization: Bearer <token>` (none if empty)
+  // and an Origin header if given. Throws if the upgrade is refused; the HTTP
+  // status of the refusal is in the message ("status 401").
+  WsClient(std::uint16_t port, const std::string& token, const std::string& origin = {});
+  ~WsClient();
+  WsClient(const WsClient&) = delete;
+  WsClient& operator=(const WsClient&) = delete;
+
+  void send(const Json& message);
+  void send_text(const std::string& text);  // as is, even if it is not JSON
+  // The next message, or nullopt after `timeout` (or if the server closed).
+  std::optional<Json> receive(std::chrono::milliseconds timeout = kEventTimeout);
+  // Receives until `match` accepts a message (returned); skips the others.
+  std::optional<Json> receive_until(const std::function<bool(const Json&)>& match,
+                                    std::chrono::milliseconds timeout = kEventTimeout);
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The HTTP status with which an upgrade to /api/v1/ws is refused (0 if accepted).
+int ws_refusal_status(std::uint16_t port, const std::string& token, const std::string& origin = {});
 
 // The admin password every test nbmsd starts with (NBMS_ADMIN_PASSWORD).
 inline constexpr const char* kAdminPassword = "integration-admin-pw";

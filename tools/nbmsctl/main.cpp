@@ -60,10 +60,23 @@ commands:
   history <customer> <building> <point_id> <from> <to>
                                                samples of one point; times YYYYMMDDhhmm
   dead-letters [--limit N]                     messages the router refused (newest first)
+  login                                        log in as $NBMS_USER / $NBMS_PASSWORD and print
+                                               a session token (export NBMS_TOKEN=$(nbmsctl login))
+  user list [customer]                         users you may see
+  user add <name> <admin|manager|viewer> [customer]
+                                               create a user; password from $NBMS_NEW_PASSWORD
+  user password <name>                         set a password from $NBMS_NEW_PASSWORD
+  user delete <name>                           delete a user and end its sessions
+  audit [customer] [--limit N]                 the audit log (newest first)
 
 options:
   --url URL     nbmsd's HTTP address (default: $NBMS_URL, else http://127.0.0.1:8080)
   -h, --help    show this help
+
+credentials (every command but login needs them): $NBMS_TOKEN, a session token;
+else $NBMS_USER and $NBMS_PASSWORD, with which nbmsctl logs in for the one command.
+Passwords are read from the environment only, never from the command line
+(where other users of the machine could see them).
 
 exit status: 0 success, 1 HTTP error, 2 usage error, 3 nbmsd unreachable
 )";
@@ -146,7 +159,8 @@ struct Unreachable {
 
 // One request on a fresh connection, bounded by kTimeout.
 std::variant<Reply, Unreachable> exchange(const Endpoint& ep, bhttp::verb method,
-                                          const std::string& target, const std::string& body) {
+                                          const std::string& target, const std::string& body,
+                                          const std::string& bearer) {
   net::io_context ioc;
   std::variant<Reply, Unreachable> result = Unreachable{"no answer"};
   auto run = [&]() -> net::awaitable<void> {
@@ -172,6 +186,7 @@ std::variant<Reply, Unreachable> exchange(const Endpoint& ep, bhttp::verb method
     req.set(bhttp::field::host, default_port ? host : host + ":" + ep.port);
     req.set(bhttp::field::user_agent, "nbmsctl");
     req.set(bhttp::field::accept, "application/json");
+    if (!bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer);
     req.keep_alive(false);
     if (!body.empty()) {
       req.set(bhttp::field::content_type, "application/json");
@@ -215,14 +230,20 @@ std::string error_message(const Reply& r) {
   return r.body.empty() ? std::string("(no body)") : r.body.substr(0, 500);
 }
 
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
 struct Cli {
   Endpoint endpoint;
+  std::string bearer;  // session token sent with every call
 
   // Sends the request and reports the outcome. `added` (for adds) replaces the
   // pretty-printed body on success; `conflict` replaces the server's message on 409.
   int call(bhttp::verb method, const std::string& target, const std::string& body = "",
            const std::string& added = "", const std::string& conflict = "") const {
-    const auto outcome = exchange(endpoint, method, target, body);
+    const auto outcome = exchange(endpoint, method, target, body, bearer);
     if (const auto* u = std::get_if<Unreachable>(&outcome)) {
       std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
       return kExitUnreachable;
@@ -245,6 +266,32 @@ struct Cli {
   }
 
   int get(const std::string& target) const { return call(bhttp::verb::get, target); }
+  int del(const std::string& target, const std::string& done) const {
+    return call(bhttp::verb::delete_, target, "", done);
+  }
+
+  // Logs in with $NBMS_USER / $NBMS_PASSWORD; the token, or an exit code.
+  std::variant<std::string, int> login() const {
+    const std::string user = env_or_empty("NBMS_USER");
+    const std::string password = env_or_empty("NBMS_PASSWORD");
+    if (user.empty() || password.empty()) {
+      throw UsageError{"set NBMS_TOKEN, or NBMS_USER and NBMS_PASSWORD"};
+    }
+    const auto outcome = exchange(endpoint, bhttp::verb::post, "/api/v1/auth/login",
+                                  json{{"user", user}, {"password", password}}.dump(), "");
+    if (const auto* u = std::get_if<Unreachable>(&outcome)) {
+      std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
+      return kExitUnreachable;
+    }
+    const auto& reply = std::get<Reply>(outcome);
+    const json j = json::parse(reply.body, nullptr, false);
+    if (reply.status != 200 || !j.is_object() || !j.contains("token") || !j["token"].is_string()) {
+      std::cerr << "nbmsctl: login failed: " << error_message(reply) << " (HTTP " << reply.status
+                << ")\n";
+      return kExitHttpError;
+    }
+    return j["token"].get<std::string>();
+  }
   int post(const std::string& target, const json& body, const std::string& added,
            const std::string& conflict = "") const {
     return call(bhttp::verb::post, target, body.dump(), added, conflict);
@@ -296,13 +343,32 @@ int run(const std::vector<std::string>& argv) {
   if (!endpoint) {
     throw UsageError{"invalid URL '" + url + "' (expected http://host[:port][/prefix])"};
   }
-  const Cli cli{*endpoint};
+  Cli cli{*endpoint, env_or_empty("NBMS_TOKEN")};
   const std::string& cmd = args[0];
   const std::string sub = args.size() > 1 ? args[1] : "";
+  if (cmd == "login") {
+    expect_args(args, 1, "login");
+    const auto token = cli.login();
+    if (const auto* code = std::get_if<int>(&token)) return *code;
+    std::cout << std::get<std::string>(token) << "\n";
+    return kExitOk;
+  }
+  if (cli.bearer.empty()) {
+    const auto token = cli.login();
+    if (const auto* code = std::get_if<int>(&token)) return *code;
+    cli.bearer = std::get<std::string>(token);
+  }
+  const auto new_password = [] {
+    std::string p = env_or_empty("NBMS_NEW_PASSWORD");
+    if (p.empty()) throw UsageError{"set NBMS_NEW_PASSWORD to the new password"};
+    return p;
+  };
   if (address && !(cmd == "building" && sub == "add")) {
     throw UsageError{"--address only applies to 'building add'"};
   }
-  if (limit && cmd != "dead-letters") throw UsageError{"--limit only applies to 'dead-letters'"};
+  if (limit && cmd != "dead-letters" && cmd != "audit") {
+    throw UsageError{"--limit only applies to 'dead-letters' and 'audit'"};
+  }
 
   if (cmd == "health") {
     expect_args(args, 1, "health");
@@ -356,7 +422,36 @@ int run(const std::vector<std::string>& argv) {
     if (limit) target += "?limit=" + percent_encode(*limit);
     return cli.get(target);
   }
-  if (cmd == "customer" || cmd == "building" || cmd == "thing") {
+  if (cmd == "user" && sub == "list") {
+    if (args.size() > 3) throw UsageError{"usage: nbmsctl user list [customer]"};
+    return cli.get("/api/v1/users" +
+                   (args.size() == 3 ? "?customer=" + percent_encode(args[2]) : std::string()));
+  }
+  if (cmd == "user" && sub == "add") {
+    if (args.size() < 4 || args.size() > 5) {
+      throw UsageError{"usage: nbmsctl user add <name> <admin|manager|viewer> [customer]"};
+    }
+    json body{{"name", args[2]}, {"password", new_password()}, {"role", args[3]}};
+    if (args.size() == 5) body["customer"] = args[4];
+    return cli.post("/api/v1/users", body, "user " + args[2] + " created",
+                    "user " + args[2] + " already exists");
+  }
+  if (cmd == "user" && sub == "password") {
+    expect_args(args, 3, "user password <name>");
+    return cli.call(bhttp::verb::post, "/api/v1/users/" + percent_encode(args[2]) + "/password",
+                    json{{"password", new_password()}}.dump(), "password of " + args[2] + " set");
+  }
+  if (cmd == "user" && sub == "delete") {
+    expect_args(args, 3, "user delete <name>");
+    return cli.del("/api/v1/users/" + percent_encode(args[2]), "user " + args[2] + " deleted");
+  }
+  if (cmd == "audit") {
+    if (args.size() > 2) throw UsageError{"usage: nbmsctl audit [customer] [--limit N]"};
+    std::string target = "/api/v1/audit?limit=" + percent_encode(limit.value_or("100"));
+    if (args.size() == 2) target += "&customer=" + percent_encode(args[1]);
+    return cli.get(target);
+  }
+  if (cmd == "customer" || cmd == "building" || cmd == "thing" || cmd == "user") {
     throw UsageError{"usage: nbmsctl " + cmd + " add|list ..."};
   }
   throw UsageError{"unknown command '" + cmd + "'"};

@@ -87,8 +87,10 @@ class Hub final : public LiveSink {
   // more are unsubscribed at the MW) and its pending controls are dropped.
   void disconnect(ConnectionId id);
 
-  // invalid_argument beyond max_points_per_connection; unavailable when the
-  // subscribe command could not be queued. Watching a point twice is a no-op.
+  // invalid_argument beyond max_points_per_connection or for a malformed point
+  // id; unavailable when the subscribe command could not be queued (nothing is
+  // recorded then); not_found for an unknown connection. Watching a point twice
+  // is a no-op.
   Result<void> subscribe(ConnectionId id, const ThingName& thing,
                          const std::vector<std::string>& point_ids);
   void unsubscribe(ConnectionId id, const ThingName& thing,
@@ -96,7 +98,9 @@ class Hub final : public LiveSink {
 
   // Publishes a control already authorised and validated by the caller; returns
   // the request id. The outcome reaches the connection's sink exactly once
-  // (accepted, failed or timeout).
+  // (accepted, failed or timeout) and may arrive before this returns. Errors
+  // (no outcome follows): unavailable when the command could not be queued,
+  // not_found for an unknown connection, invalid_argument for a malformed point id.
   Result<std::string> control(ConnectionId id, const ThingName& thing, std::string_view point_id,
                               double value, int priority);
 
