@@ -15,7 +15,7 @@ packages=(
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(rocksdb-tools)
+  packages+=(rocksdb-tools openssl)
   packages+=(chromium fonts-nanum)  # web dashboard e2e tests (tests/e2e): headless browser, Hangul glyphs
 fi
 
