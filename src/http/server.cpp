@@ -435,7 +435,8 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
 
   net::co_spawn(
       executor,
-      [session, channel]() -> net::awaitable<void> {
+      // Holds conn: the writer may outlive this coroutine by a write.
+      [session, channel, conn]() -> net::awaitable<void> {
         beast::error_code wec;
         for (;;) {
           while (!session->closing && !session->close_with) {

@@ -1,0 +1,98 @@
+// The WebSocket channel's send queue: values coalesced per point for a slow
+// reader, other messages kept in order and bounded.
+#include "http/ws_channel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "fakes.hpp"
+#include "unit/auth/fakes.hpp"
+
+namespace nbms::http {
+namespace {
+
+using nlohmann::json;
+
+class WsChannelQueue : public ::testing::Test {
+ protected:
+  std::shared_ptr<WsChannel> make(WsLimits limits = {}) {
+    auto c = std::make_shared<WsChannel>(
+        services, auth::Principal{"mia", "C000003", Role::manager}, auth::Origin{"127.0.0.1"},
+        [this] { ++wakes; }, limits);
+    c->open();
+    return c;
+  }
+
+  static json next(WsChannel& c) {
+    auto frame = c.next_frame();
+    EXPECT_TRUE(frame.has_value());
+    return frame ? json::parse(*frame) : json();
+  }
+
+  testing::FakeRegistry registry;
+  testing::FakePointStore points;
+  testing::FakeSeriesStore series;
+  testing::FakeDeadLetterStore dead;
+  testing::FakeClock clock;
+  nbms::testing::FakeUserStore users;
+  nbms::testing::FakeAuditStore audit;
+  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
+  Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}};
+  int wakes = 0;
+};
+
+TEST_F(WsChannelQueue, HelloFirstAndTheWriterIsWokenOnlyWhenTheQueueWasEmpty) {
+  auto c = make();
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(next(*c)["type"], "hello");
+  EXPECT_FALSE(c->next_frame());
+  c->values("C000003_B001_01", 1, {{"AV-1", 1.0}});
+  c->values("C000003_B001_01", 2, {{"AV-2", 2.0}});
+  EXPECT_EQ(wakes, 2);  // the second value found the queue busy
+}
+
+TEST_F(WsChannelQueue, ASlowReaderGetsTheNewestValueOfEachPointInOneFrame) {
+  auto c = make();
+  next(*c);  // hello
+  c->values("T1", 10, {{"AV-1", 1.0}, {"AV-2", 2.0}});
+  c->values("T2", 11, {{"AV-1", 5.0}});
+  c->values("T1", 12, {{"AV-1", 3.0}});  // replaces AV-1's 1.0, keeps its place
+  auto first = next(*c);
+  EXPECT_EQ(first["thing"], "T1");
+  EXPECT_EQ(first["received_ms"], 12);
+  EXPECT_EQ(first["values"], (json::array({{{"point_id", "AV-1"}, {"value", 3.0}},
+                                           {{"point_id", "AV-2"}, {"value", 2.0}}})));
+  auto second = next(*c);
+  EXPECT_EQ(second["thing"], "T2");
+  EXPECT_FALSE(c->next_frame());
+}
+
+TEST_F(WsChannelQueue, AnswersAreNeverDroppedButBounded) {
+  auto c = make(WsLimits{.max_queued_messages = 4});
+  // hello + 3 errors fill the queue; the 5th message overflows it.
+  for (int i = 0; i < 3; ++i) c->on_text("not json");
+  EXPECT_FALSE(c->overflowed());
+  c->on_text("not json");
+  EXPECT_TRUE(c->overflowed());
+  // Values stop being queued once the channel is condemned.
+  c->values("T1", 1, {{"AV-1", 1.0}});
+  int frames = 0;
+  while (c->next_frame()) ++frames;
+  EXPECT_EQ(frames, 4);
+}
+
+TEST_F(WsChannelQueue, WithoutAHubSubscriptionsAreUnavailable) {
+  registry.create_customer({"C000003", "Acme", 1});
+  registry.create_building({"C000003", "B001", "HQ", "", 1});
+  registry.create_thing({ThingName::parse("C000003_B001_01").value(), 1});
+  auto c = make();
+  next(*c);
+  c->on_text(R"({"type":"subscribe","thing":"C000003_B001_01","point_ids":["AV-1"]})");
+  const auto e = next(*c);
+  EXPECT_EQ(e["type"], "error");
+  EXPECT_EQ(e["code"], "unavailable");
+}
+
+}  // namespace
+}  // namespace nbms::http
