@@ -160,6 +160,7 @@ struct Daemon::Impl {
           c.by_reason[i].load();
     }
     const bool stalled = pipeline->stalled();
+    const auto live = hub->stats();
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started_at);
     return {
@@ -187,6 +188,14 @@ struct Daemon::Impl {
           {"control_results", c.control_results.load()},
           {"queued", pipeline->queued()},
           {"rejected_by_reason", reasons}}},
+        {"realtime",
+         {{"connections", live.connections},
+          {"subscriptions", live.subscriptions},
+          {"pending_controls", live.pending_controls},
+          {"values_in", live.values_in},
+          {"values_out", live.values_out},
+          {"unwatched_values", live.unwatched_in},
+          {"unknown_control_results", live.results_unknown}}},
     };
   }
 };
