@@ -1,4 +1,5 @@
-// nbmsctl: admin CLI for nbmsd's REST API (HTTP/1.1 client on Boost.Beast).
+// nbmsctl: admin CLI for nbmsd's REST API (HTTP/1.1 client on Boost.Beast, over
+// plain TCP or TLS with OpenSSL; the server certificate is always verified).
 //
 // Exit status: 0 on a 2xx answer, 1 on an HTTP error (the server's message goes
 // to stderr), 2 on a usage error, 3 if nbmsd cannot be reached.
@@ -6,20 +7,25 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "nbms/core/ids.hpp"
@@ -29,6 +35,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -41,7 +48,7 @@ constexpr int kExitUnreachable = 3;
 // Whole exchange (connect, send, receive) must finish within this.
 constexpr auto kTimeout = 30s;
 
-constexpr std::string_view kUsage = R"(usage: nbmsctl [--url URL] <command> [args]
+constexpr std::string_view kUsage = R"(usage: nbmsctl [--url URL] [--cacert FILE] <command> [args]
 
 Admin client for nbmsd's REST API.
 
@@ -70,7 +77,11 @@ commands:
   audit [customer] [--limit N]                 the audit log (newest first)
 
 options:
-  --url URL     nbmsd's HTTP address (default: $NBMS_URL, else http://127.0.0.1:8080)
+  --url URL     nbmsd's address, http:// or https:// (default: $NBMS_URL, else
+                http://127.0.0.1:8080)
+  --cacert FILE for https: also trust the CA certificate(s) in FILE (PEM), besides the
+                system's trust store (default: $NBMS_CACERT). The server certificate
+                is always verified, against the host name or IP address of the URL.
   -h, --help    show this help
 
 credentials (every command but login needs them): $NBMS_TOKEN, a session token;
@@ -86,6 +97,7 @@ struct UsageError {
 };
 
 struct Endpoint {
+  bool tls = false;  // https://
   std::string host;
   std::string port;
   std::string base;  // path prefix without trailing '/', e.g. "" or "/nbms"
@@ -93,11 +105,12 @@ struct Endpoint {
 };
 
 std::optional<Endpoint> parse_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
   Endpoint e;
+  e.tls = url.starts_with("https://");
+  if (!e.tls && !url.starts_with("http://")) return std::nullopt;
+  const std::string default_port = e.tls ? "443" : "80";
   e.text = std::string(url);
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest = url.substr(url.find("//") + 2);
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
@@ -112,7 +125,7 @@ std::optional<Endpoint> parse_url(std::string_view url) {
     e.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
     if (authority.empty()) {
-      e.port = "80";
+      e.port = default_port;
     } else if (authority.front() == ':') {
       e.port = std::string(authority.substr(1));
     } else {
@@ -121,7 +134,8 @@ std::optional<Endpoint> parse_url(std::string_view url) {
   } else {
     const auto colon = authority.rfind(':');
     e.host = std::string(authority.substr(0, colon));
-    e.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    e.port =
+        colon == std::string_view::npos ? default_port : std::string(authority.substr(colon + 1));
   }
   if (e.host.empty() || e.port.empty() ||
       e.port.find_first_not_of("0123456789") != std::string::npos || e.port.size() > 5) {
@@ -151,67 +165,143 @@ std::string percent_encode(std::string_view text) {
 struct Reply {
   int status = 0;
   std::string body;
+  std::string location;  // of a redirect, which nbmsctl reports but does not follow
 };
 
 struct Unreachable {
   std::string message;
 };
 
-// One request on a fresh connection, bounded by kTimeout.
-std::variant<Reply, Unreachable> exchange(const Endpoint& ep, bhttp::verb method,
-                                          const std::string& target, const std::string& body,
-                                          const std::string& bearer) {
+using Outcome = std::variant<Reply, Unreachable>;
+
+Unreachable transport_error(const beast::error_code& ec) {
+  return Unreachable{ec == beast::error::timeout ? "timed out" : ec.message()};
+}
+
+// Writes `req` to a connected (for TLS: handshaken) stream and reads the answer.
+template <class Stream>
+net::awaitable<Outcome> send_receive(Stream& stream,
+                                     const bhttp::request<bhttp::string_body>& req) {
+  beast::error_code ec;
+  auto token = net::redirect_error(net::use_awaitable, ec);
+  co_await bhttp::async_write(stream, req, token);
+  if (ec) co_return transport_error(ec);
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(256u << 20);
+  co_await bhttp::async_read(stream, buffer, parser, token);
+  if (ec && !(ec == ssl::error::stream_truncated && parser.is_done())) {
+    co_return transport_error(ec);
+  }
+  auto& res = parser.get();
+  co_return Reply{static_cast<int>(res.result_int()), std::move(res.body()),
+                  std::string(res[bhttp::field::location])};
+}
+
+// Why a TLS handshake failed: the certificate check's verdict if it failed.
+std::string handshake_error(const SSL* ssl, const beast::error_code& ec) {
+  const long verdict = SSL_get_verify_result(ssl);
+  if (verdict == X509_V_OK) return "TLS handshake failed: " + transport_error(ec).message;
+  std::string text = "certificate verify failed: ";
+  text += X509_verify_cert_error_string(verdict);
+  if (verdict == X509_V_ERR_HOSTNAME_MISMATCH || verdict == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+    return text + " (the certificate does not name the URL's host)";
+  }
+  return text + " (trust a private CA with --cacert FILE or $NBMS_CACERT)";
+}
+
+// One request on a fresh connection (TLS if `tls` is given), bounded by kTimeout.
+Outcome exchange(const Endpoint& ep, ssl::context* tls, bhttp::verb method,
+                 const std::string& target, const std::string& body, const std::string& bearer) {
+  bhttp::request<bhttp::string_body> req{method, ep.base + target, 11};
+  const bool default_port = ep.port == (ep.tls ? "443" : "80");
+  const bool v6 = ep.host.find(':') != std::string::npos;
+  const std::string host = v6 ? "[" + ep.host + "]" : ep.host;
+  req.set(bhttp::field::host, default_port ? host : host + ":" + ep.port);
+  req.set(bhttp::field::user_agent, "nbmsctl");
+  req.set(bhttp::field::accept, "application/json");
+  if (!bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer);
+  req.keep_alive(false);
+  if (!body.empty()) {
+    req.set(bhttp::field::content_type, "application/json");
+    req.body() = body;
+  }
+  req.prepare_payload();
+
   net::io_context ioc;
-  std::variant<Reply, Unreachable> result = Unreachable{"no answer"};
+  Outcome result = Unreachable{"no answer"};
   auto run = [&]() -> net::awaitable<void> {
     beast::error_code ec;
     auto token = net::redirect_error(net::use_awaitable, ec);
     tcp::resolver resolver(ioc);
     const auto endpoints = co_await resolver.async_resolve(ep.host, ep.port, token);
     if (ec) {
-      result = Unreachable{ec.message()};
+      result = transport_error(ec);
       co_return;
     }
     beast::tcp_stream stream(ioc);
     stream.expires_after(kTimeout);
     co_await stream.async_connect(endpoints, token);
     if (ec) {
-      result = Unreachable{ec.message()};
+      result = transport_error(ec);
       co_return;
     }
-    bhttp::request<bhttp::string_body> req{method, ep.base + target, 11};
-    const bool default_port = ep.port == "80";
-    const bool v6 = ep.host.find(':') != std::string::npos;
-    const std::string host = v6 ? "[" + ep.host + "]" : ep.host;
-    req.set(bhttp::field::host, default_port ? host : host + ":" + ep.port);
-    req.set(bhttp::field::user_agent, "nbmsctl");
-    req.set(bhttp::field::accept, "application/json");
-    if (!bearer.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer);
-    req.keep_alive(false);
-    if (!body.empty()) {
-      req.set(bhttp::field::content_type, "application/json");
-      req.body() = body;
+    if (!tls) {
+      result = co_await send_receive(stream, req);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      co_return;
     }
-    req.prepare_payload();
-    co_await bhttp::async_write(stream, req, token);
+    beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(stream), *tls);
+    beast::error_code not_ip;
+    (void)net::ip::make_address(ep.host, not_ip);
+    const bool ip_literal = !not_ip;
+    // SNI is for DNS names only (RFC 6066); the certificate is checked either way.
+    // (SSL_set_tlsext_host_name, without the macro's C-style cast.)
+    if (!ip_literal &&
+        SSL_ctrl(tls_stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
+                 TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep.host.c_str())) != 1) {
+      result = Unreachable{"cannot set the TLS server name"};
+      co_return;
+    }
+    tls_stream.set_verify_callback([check = ssl::host_name_verification(ep.host), ip_literal](
+                                       bool preverified, ssl::verify_context& ctx) {
+      const bool ok = check(preverified, ctx);
+      if (preverified && !ok) {  // record why, for handshake_error()
+        X509_STORE_CTX_set_error(ctx.native_handle(), ip_literal ? X509_V_ERR_IP_ADDRESS_MISMATCH
+                                                                 : X509_V_ERR_HOSTNAME_MISMATCH);
+      }
+      return ok;
+    });
+    co_await tls_stream.async_handshake(ssl::stream_base::client, token);
     if (ec) {
-      result = Unreachable{ec.message()};
+      result = Unreachable{handshake_error(tls_stream.native_handle(), ec)};
       co_return;
     }
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(256u << 20);
-    co_await bhttp::async_read(stream, buffer, parser, token);
-    if (ec) {
-      result = Unreachable{ec == beast::error::timeout ? "timed out" : ec.message()};
-      co_return;
+    result = co_await send_receive(tls_stream, req);
+    if (std::holds_alternative<Reply>(result)) {
+      // close_notify; the answer is in, so a slow or rude peer does not matter.
+      beast::get_lowest_layer(tls_stream).expires_after(2s);
+      co_await tls_stream.async_shutdown(token);
     }
-    result = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   };
   net::co_spawn(ioc, run(), net::detached);
   ioc.run();
   return result;
+}
+
+// The TLS client context: TLS 1.2+, peer verification against the system's
+// trust store plus `cacert` (a PEM file) if given.
+std::unique_ptr<ssl::context> make_tls_context(const std::string& cacert) {
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  ctx->set_verify_mode(ssl::verify_peer);
+  ctx->set_default_verify_paths();
+  if (!cacert.empty()) {
+    beast::error_code ec;
+    ctx->load_verify_file(cacert, ec);
+    if (ec) throw UsageError{"cannot load CA certificates from '" + cacert + "': " + ec.message()};
+  }
+  return ctx;
 }
 
 std::string pretty(const std::string& body) {
@@ -220,8 +310,12 @@ std::string pretty(const std::string& body) {
   return j.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
-// The server's `{"error":{"message":...}}`, else the raw body.
+// The server's `{"error":{"message":...}}`, else the raw body; for a redirect,
+// where to.
 std::string error_message(const Reply& r) {
+  if (r.status >= 300 && r.status < 400 && !r.location.empty()) {
+    return "redirected to " + r.location + " (not followed: point --url there)";
+  }
   const json j = json::parse(r.body, nullptr, false);
   if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_object() &&
       j["error"].contains("message") && j["error"]["message"].is_string()) {
@@ -237,13 +331,14 @@ std::string env_or_empty(const char* name) {
 
 struct Cli {
   Endpoint endpoint;
-  std::string bearer;  // session token sent with every call
+  std::unique_ptr<ssl::context> tls;  // for https:// only
+  std::string bearer;                 // session token sent with every call
 
   // Sends the request and reports the outcome. `added` (for adds) replaces the
   // pretty-printed body on success; `conflict` replaces the server's message on 409.
   int call(bhttp::verb method, const std::string& target, const std::string& body = "",
            const std::string& added = "", const std::string& conflict = "") const {
-    const auto outcome = exchange(endpoint, method, target, body, bearer);
+    const auto outcome = exchange(endpoint, tls.get(), method, target, body, bearer);
     if (const auto* u = std::get_if<Unreachable>(&outcome)) {
       std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
       return kExitUnreachable;
@@ -277,7 +372,7 @@ struct Cli {
     if (user.empty() || password.empty()) {
       throw UsageError{"set NBMS_TOKEN, or NBMS_USER and NBMS_PASSWORD"};
     }
-    const auto outcome = exchange(endpoint, bhttp::verb::post, "/api/v1/auth/login",
+    const auto outcome = exchange(endpoint, tls.get(), bhttp::verb::post, "/api/v1/auth/login",
                                   json{{"user", user}, {"password", password}}.dump(), "");
     if (const auto* u = std::get_if<Unreachable>(&outcome)) {
       std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
@@ -309,6 +404,7 @@ void expect_args(const std::vector<std::string>& args, std::size_t n, std::strin
 int run(const std::vector<std::string>& argv) {
   const char* env_url = std::getenv("NBMS_URL");
   std::string url = env_url && *env_url ? env_url : "http://127.0.0.1:8080";
+  std::string cacert = env_or_empty("NBMS_CACERT");
   std::optional<std::string> address;
   std::optional<std::string> limit;
   std::vector<std::string> args;
@@ -325,6 +421,8 @@ int run(const std::vector<std::string>& argv) {
       return kExitOk;
     } else if (a == "--url" || a.starts_with("--url=")) {
       url = value("--url");
+    } else if (a == "--cacert" || a.starts_with("--cacert=")) {
+      cacert = value("--cacert");
     } else if (a == "--address" || a.starts_with("--address=")) {
       address = value("--address");
     } else if (a == "--limit" || a.starts_with("--limit=")) {
@@ -341,9 +439,10 @@ int run(const std::vector<std::string>& argv) {
   if (args.empty()) throw UsageError{"no command given"};
   const auto endpoint = parse_url(url);
   if (!endpoint) {
-    throw UsageError{"invalid URL '" + url + "' (expected http://host[:port][/prefix])"};
+    throw UsageError{"invalid URL '" + url + "' (expected http[s]://host[:port][/prefix])"};
   }
-  Cli cli{*endpoint, env_or_empty("NBMS_TOKEN")};
+  Cli cli{*endpoint, endpoint->tls ? make_tls_context(cacert) : nullptr,
+          env_or_empty("NBMS_TOKEN")};
   const std::string& cmd = args[0];
   const std::string sub = args.size() > 1 ? args[1] : "";
   if (cmd == "login") {
