@@ -71,6 +71,11 @@ User without_password(User user) {
   return user;
 }
 
+// Another customer reads as one that does not exist (docs/api.md, Authorisation).
+Error not_found_customer(std::string_view customer) {
+  return Error{Errc::not_found, "customer '" + std::string(customer) + "' not found"};
+}
+
 Error not_found_user(std::string_view name) {
   return Error{Errc::not_found, "user '" + printable(name) + "' not found"};
 }
@@ -248,6 +253,19 @@ struct AuthService::Impl {
     bool active_ = false;
   };
 
+  // The stored session of a bearer token; unauthenticated when the token is not
+  // shaped like ours (such tokens never reach storage) or names no session.
+  Result<Session> find_session(std::string_view token) {
+    if (token.size() != kTokenChars || !std::all_of(token.begin(), token.end(), is_token_char)) {
+      return fail(Errc::unauthenticated, std::string(kBadSession));
+    }
+    auto session = users.session(crypto::to_hex(crypto::sha256(token)));
+    if (!session && session.error().code == Errc::not_found) {
+      return fail(Errc::unauthenticated, std::string(kBadSession));
+    }
+    return session;
+  }
+
   static Error throttled(std::int64_t wait_ms) {
     const auto seconds = std::max<std::int64_t>(1, (wait_ms + 999) / 1000);
     return Error{Errc::throttled,
@@ -393,18 +411,9 @@ Result<LoginResult> AuthService::login(std::string_view name, std::string_view p
 
 Result<Principal> AuthService::authenticate(std::string_view token) {
   auto& impl = *impl_;
-  // Only our own token shape reaches storage.
-  if (token.size() != kTokenChars || !std::all_of(token.begin(), token.end(), is_token_char)) {
-    return fail(Errc::unauthenticated, std::string(kBadSession));
-  }
-  const auto hash = crypto::to_hex(crypto::sha256(token));
-  auto session = impl.users.session(hash);
-  if (!session) {
-    if (session.error().code == Errc::not_found) {
-      return fail(Errc::unauthenticated, std::string(kBadSession));
-    }
-    return std::unexpected(session.error());
-  }
+  auto session = impl.find_session(token);
+  if (!session) return std::unexpected(session.error());
+  const std::string& hash = session->token_hash;
   if (session->expires_ms <= impl.clock.now_ms()) {
     if (auto d = impl.users.delete_session(hash); !d) {
       logger()->warn("cannot delete an expired session of '{}': {}", session->user,
@@ -424,18 +433,9 @@ Result<Principal> AuthService::authenticate(std::string_view token) {
 
 Result<void> AuthService::logout(std::string_view token, const Origin& from) {
   auto& impl = *impl_;
-  if (token.size() != kTokenChars || !std::all_of(token.begin(), token.end(), is_token_char)) {
-    return fail(Errc::unauthenticated, std::string(kBadSession));
-  }
-  const auto hash = crypto::to_hex(crypto::sha256(token));
-  auto session = impl.users.session(hash);
-  if (!session) {
-    if (session.error().code == Errc::not_found) {
-      return fail(Errc::unauthenticated, std::string(kBadSession));
-    }
-    return std::unexpected(session.error());
-  }
-  if (auto d = impl.users.delete_session(hash); !d) return d;
+  auto session = impl.find_session(token);
+  if (!session) return std::unexpected(session.error());
+  if (auto d = impl.users.delete_session(session->token_hash); !d) return d;
   std::string customer;
   if (auto user = impl.users.user(session->user)) customer = user->customer;
   return impl.append(impl.entry(customer, session->user, from, "logout", session->user));
@@ -444,13 +444,12 @@ Result<void> AuthService::logout(std::string_view token, const Origin& from) {
 Result<std::vector<User>> AuthService::list_users(const Principal& caller,
                                                   std::optional<std::string_view> customer) {
   auto& impl = *impl_;
-  if (caller.role == Role::viewer) return fail(Errc::forbidden, "viewers cannot list users");
-  if (caller.role == Role::manager) {
-    if (customer && *customer != caller.customer) {
-      return fail(Errc::forbidden, "managers can only list the users of their own customer");
-    }
-    customer = caller.customer;
+  // Scope before role: another customer is not found, whatever the role.
+  if (customer && !caller.can_read(*customer)) {
+    return std::unexpected(not_found_customer(*customer));
   }
+  if (caller.role == Role::viewer) return fail(Errc::forbidden, "viewers cannot list users");
+  if (caller.role == Role::manager) customer = caller.customer;
   auto list = impl.users.users(customer);
   if (!list) return std::unexpected(list.error());
   for (auto& u : *list) u = without_password(std::move(u));
@@ -463,21 +462,17 @@ Result<User> AuthService::create_user(const Principal& caller, std::string_view 
   auto& impl = *impl_;
   constexpr std::string_view kAction = "user.create";
   // Authorisation first, from the request alone: the answer must not depend on
-  // data the caller may not see.
+  // data the caller may not see. Scope before role: another customer is not found.
+  if (!caller.is_admin() && role == Role::admin) {
+    return std::unexpected(impl.denied(caller, from, kAction, name,
+                                       {Errc::forbidden, "only the admin creates admins"}));
+  }
+  if (!caller.is_admin() && customer != caller.customer) {
+    return std::unexpected(impl.denied(caller, from, kAction, name, not_found_customer(customer)));
+  }
   if (caller.role == Role::viewer) {
     return std::unexpected(
         impl.denied(caller, from, kAction, name, {Errc::forbidden, "viewers cannot create users"}));
-  }
-  if (caller.role == Role::manager) {
-    if (role == Role::admin) {
-      return std::unexpected(impl.denied(caller, from, kAction, name,
-                                         {Errc::forbidden, "managers cannot create admins"}));
-    }
-    if (customer != caller.customer) {
-      return std::unexpected(
-          impl.denied(caller, from, kAction, name,
-                      {Errc::forbidden, "managers can only create users of their own customer"}));
-    }
   }
   if (auto ok = validate_user_name(name); !ok) return std::unexpected(ok.error());
   if (role == Role::admin) {
@@ -504,10 +499,6 @@ Result<void> AuthService::delete_user(const Principal& caller, std::string_view 
                                       const Origin& from) {
   auto& impl = *impl_;
   constexpr std::string_view kAction = "user.delete";
-  if (caller.role == Role::viewer) {
-    return std::unexpected(
-        impl.denied(caller, from, kAction, name, {Errc::forbidden, "viewers cannot delete users"}));
-  }
   if (name == caller.user) {
     return std::unexpected(
         impl.denied(caller, from, kAction, name, {Errc::forbidden, "nobody can delete itself"}));
@@ -518,10 +509,14 @@ Result<void> AuthService::delete_user(const Principal& caller, std::string_view 
   }
   auto target = impl.users.user(name);
   if (!target && target.error().code != Errc::not_found) return std::unexpected(target.error());
-  if (!target || !caller.can_manage(target->customer)) {
+  if (!target || !caller.can_read(target->customer)) {
     // A user of another customer gets the same answer, and the same audit
     // entry, as a user that does not exist.
     return std::unexpected(impl.denied(caller, from, kAction, name, not_found_user(name)));
+  }
+  if (!caller.can_manage(target->customer)) {
+    return std::unexpected(
+        impl.denied(caller, from, kAction, name, {Errc::forbidden, "viewers cannot delete users"}));
   }
   if (auto d = impl.users.delete_user(name); !d) return d;
   logger()->info("user '{}' deleted by '{}'", target->name, caller.user);
@@ -535,18 +530,18 @@ Result<void> AuthService::set_password(const Principal& caller, std::string_view
   auto& impl = *impl_;
   constexpr std::string_view kAction = "user.password";
   const bool self = name == caller.user;
-  if (!self && caller.role == Role::viewer) {
-    return std::unexpected(
-        impl.denied(caller, from, kAction, name,
-                    {Errc::forbidden, "viewers can only change their own password"}));
-  }
   if (self && !current_password) {
     return fail(Errc::invalid_argument, "the current password is required");
   }
   auto target = impl.users.user(name);
   if (!target && target.error().code != Errc::not_found) return std::unexpected(target.error());
-  if (!target || (!self && !caller.can_manage(target->customer))) {
+  if (!target || (!self && !caller.can_read(target->customer))) {
     return std::unexpected(impl.denied(caller, from, kAction, name, not_found_user(name)));
+  }
+  if (!self && !caller.can_manage(target->customer)) {
+    return std::unexpected(
+        impl.denied(caller, from, kAction, name,
+                    {Errc::forbidden, "viewers can only change their own password"}));
   }
   if (auto ok = impl.check_password_rules(new_password); !ok) return std::unexpected(ok.error());
 
@@ -587,14 +582,13 @@ Result<void> AuthService::record(const Principal& caller, std::string_view custo
 
 Result<std::vector<AuditEntry>> AuthService::audit_log(const Principal& caller, AuditQuery query) {
   auto& impl = *impl_;
-  if (caller.role == Role::viewer)
-    return fail(Errc::forbidden, "viewers cannot read the audit log");
-  if (caller.role == Role::manager) {
-    if (query.customer && *query.customer != caller.customer) {
-      return fail(Errc::forbidden, "managers can only read the audit log of their own customer");
-    }
-    query.customer = caller.customer;
+  if (query.customer && !caller.can_read(*query.customer)) {
+    return std::unexpected(not_found_customer(*query.customer));
   }
+  if (caller.role == Role::viewer) {
+    return fail(Errc::forbidden, "viewers cannot read the audit log");
+  }
+  if (caller.role == Role::manager) query.customer = caller.customer;
   query.limit = std::min(query.limit, kMaxAuditLimit);
   return impl.audit.audit(query);
 }

@@ -120,8 +120,12 @@ Response create_user(const Ctx& x) {
   if (!role) return error_response(400, "'role' must be admin, manager or viewer");
   auto customer = string_member(*body, "customer", false, 0, 64);
   if (!customer) return error_from(customer.error());
-  // A manager may leave out its own customer.
+  // A manager may leave out its own customer. A customer must exist (and be in
+  // the caller's scope: another one is not found).
   const std::string c = customer->value_or(x.who->is_admin() ? "" : x.who->customer);
+  if (!c.empty()) {
+    if (auto ok = check_customer(x, c); !ok) return error_from(ok.error());
+  }
   auto user = x.s.auth.create_user(*x.who, **name, **password, *role, c, x.origin());
   if (!user) return error_from(user.error());
   auto res = json_response(201, to_json(*user));

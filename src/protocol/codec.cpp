@@ -1,6 +1,7 @@
 #include "nbms/protocol/codec.hpp"
 
 #include <simdjson.h>
+#include <algorithm>
 
 #include <bit>
 #include <charconv>
@@ -280,9 +281,63 @@ Kind kind_of(std::string_view point) {
   return Kind::unknown;
 }
 
+namespace {
+
+struct DuplicateMember {
+  std::string path;  // where the object is, e.g. "point_0.msg[0]"; empty at the root
+  std::string_view key;
+};
+
+std::string join_path(std::string head, const std::string& tail) {
+  if (tail.empty()) return head;
+  return head + (tail.front() == '[' ? "" : ".") + tail;
+}
+
+// The first member name repeated within one object, anywhere in the document.
+// JSON leaves the meaning of duplicates open and simdjson keeps both, so a
+// message that says two things (two times, two results) is refused instead of
+// silently taking one. `keys` is scratch space reused across calls.
+std::optional<DuplicateMember> duplicate_member(dom::element e,
+                                                std::vector<std::string_view>& keys) {
+  if (e.type() == dom::element_type::ARRAY) {
+    std::size_t i = 0;
+    for (dom::element child : dom::array(e)) {
+      if (auto d = duplicate_member(child, keys)) {
+        d->path = join_path("[" + std::to_string(i) + "]", d->path);
+        return d;
+      }
+      ++i;
+    }
+    return std::nullopt;
+  }
+  if (e.type() != dom::element_type::OBJECT) return std::nullopt;
+  const dom::object obj(e);
+  const std::size_t start = keys.size();
+  for (auto field : obj) keys.push_back(field.key);
+  const auto first = keys.begin() + static_cast<std::ptrdiff_t>(start);
+  std::sort(first, keys.end());
+  const auto twice = std::adjacent_find(first, keys.end());
+  if (twice != keys.end()) {
+    DuplicateMember d{{}, *twice};
+    keys.resize(start);
+    return d;
+  }
+  keys.resize(start);
+  for (auto field : obj) {
+    if (auto d = duplicate_member(field.value, keys)) {
+      d->path = join_path(std::string(field.key), d->path);
+      return d;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 struct Decoder::Impl {
   DecodeLimits limits;
   dom::parser parser;
+  std::vector<std::string_view> keys;  // scratch for duplicate_member
 
   // Parses the payload into the root object and checks `msg_type`.
   Result<dom::object> root(std::string_view payload, std::string_view msg_type) {
@@ -293,6 +348,10 @@ struct Decoder::Impl {
     dom::object obj;
     if (doc.get_object().get(obj) != simdjson::SUCCESS) {
       return fail(Errc::malformed, "payload must be a JSON object");
+    }
+    if (auto d = duplicate_member(doc, keys)) {
+      return fail(Errc::malformed, (d->path.empty() ? "" : d->path + ": ") + "member '" +
+                                       std::string(d->key) + "' appears twice");
     }
     auto type = get_string(obj, Where{}, "msg_type", 64, true);
     if (!type) return std::unexpected(type.error());

@@ -747,3 +747,57 @@ int ws_refusal_status(std::uint16_t port, const std::string& token, const std::s
 }
 
 }  // namespace nbms::it
+
+namespace nbms::it {
+
+HttpOnlyNbmsd::HttpOnlyNbmsd(fs::path dir, bool tls) : dir_(std::move(dir)), tls_(tls) {
+  fs::create_directories(dir_);
+  port_ = pick_free_port();
+  Json http{{"listen", "127.0.0.1:" + std::to_string(port_)}};
+  if (tls_) {
+    const auto made = run_command(
+        {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", (dir_ / "key.pem").string(), "-out", cert().string(), "-subj",
+         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2"},
+        dir_ / "openssl.log");
+    if (made.exit_code != 0) throw std::runtime_error("openssl failed: " + made.output);
+    redirect_port_ = pick_free_port();
+    http["tls_cert_file"] = cert().string();
+    http["tls_key_file"] = (dir_ / "key.pem").string();
+    http["redirect_listen"] = "127.0.0.1:" + std::to_string(redirect_port_);
+  }
+  write_text(dir_ / "nbmsd.json",
+             Json{{"http", http},
+                  {"auth", {{"pbkdf2_iterations", 1000}}},
+                  {"storage", {{"data_dir", (dir_ / "data").string()}}},
+                  {"mqtt", {{"uri", "tcp://127.0.0.1:" + std::to_string(pick_free_port())}}}}
+                 .dump());
+  ::setenv("NBMS_ADMIN_PASSWORD", kAdminPassword, 1);
+  process_.spawn({NBMSD_PATH, "--config", (dir_ / "nbmsd.json").string()}, log_file());
+  if (!wait_until([&] {
+        return !process_.running() ||
+               (port_accepts(port_) && (!tls_ || port_accepts(redirect_port_)));
+      }) ||
+      !process_.running()) {
+    process_.kill_and_reap();
+    throw std::runtime_error("nbmsd did not come up; log tail:\n" + tail_of(log_file(), 30));
+  }
+}
+
+HttpOnlyNbmsd::~HttpOnlyNbmsd() {
+  if (!process_.running()) return;
+  process_.signal(SIGTERM);
+  const auto st = process_.wait(10s);
+  if (!st) {
+    process_.kill_and_reap();
+    ADD_FAILURE() << "nbmsd did not stop on SIGTERM";
+    return;
+  }
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << tail_of(log_file(), 30);
+}
+
+std::string HttpOnlyNbmsd::url() const {
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+}
+
+}  // namespace nbms::it

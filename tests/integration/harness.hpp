@@ -226,6 +226,32 @@ int ws_refusal_status(std::uint16_t port, const std::string& token, const std::s
 // The admin password every test nbmsd starts with (NBMS_ADMIN_PASSWORD).
 inline constexpr const char* kAdminPassword = "integration-admin-pw";
 
+// nbmsd for HTTP-only tests: no broker (the bridge keeps retrying in the
+// background), a fresh loopback port, and with `tls` HTTPS with a self-signed
+// certificate for the IP address 127.0.0.1 (cert() is also the clients' CA)
+// plus a plain-HTTP redirect port. Started by the constructor (throws on
+// failure); the destructor stops it with SIGTERM and expects exit 0.
+class HttpOnlyNbmsd {
+ public:
+  HttpOnlyNbmsd(fs::path dir, bool tls);
+  ~HttpOnlyNbmsd();
+  HttpOnlyNbmsd(const HttpOnlyNbmsd&) = delete;
+  HttpOnlyNbmsd& operator=(const HttpOnlyNbmsd&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::uint16_t redirect_port() const { return redirect_port_; }
+  fs::path cert() const { return dir_ / "cert.pem"; }
+  std::string url() const;  // http(s)://127.0.0.1:port
+  fs::path log_file() const { return dir_ / "nbmsd.log"; }
+
+ private:
+  fs::path dir_;
+  bool tls_;
+  std::uint16_t port_ = 0;
+  std::uint16_t redirect_port_ = 0;
+  Process process_;
+};
+
 // ---- MQTT client ------------------------------------------------------------------
 
 struct MqttMessage {

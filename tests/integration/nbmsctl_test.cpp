@@ -1,10 +1,9 @@
 // nbmsctl against the real nbmsd: over HTTPS (certificate verified against a CA
 // given with --cacert / $NBMS_CACERT, and against the URL's host), and over plain HTTP.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,48 +26,15 @@ class Nbmsctl : public ::testing::Test {
 
   void TearDown() override {
     for (const char* name : kClientEnv) ::unsetenv(name);
-    if (!nbmsd.running()) return;
-    nbmsd.signal(SIGTERM);
-    const auto st = nbmsd.wait(10s);
-    ASSERT_TRUE(st.has_value()) << "nbmsd did not stop on SIGTERM";
-    EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << read_text(tmp.path() / "nbmsd.log");
   }
 
-  // Starts nbmsd on a fresh port; with `tls`, on HTTPS with a self-signed
-  // certificate for the IP address 127.0.0.1 and a plain-HTTP redirect port.
+  // Starts nbmsd; with `tls`, on HTTPS (see HttpOnlyNbmsd).
   void start(bool tls) {
-    port = pick_free_port();
-    Json http{{"listen", "127.0.0.1:" + std::to_string(port)}};
-    if (tls) {
-      const auto cert =
-          run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                       "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-                       (tmp.path() / "key.pem").string(), "-out", cacert(), "-subj",
-                       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2"},
-                      tmp.path() / "openssl.log");
-      ASSERT_EQ(cert.exit_code, 0) << cert.output;
-      redirect_port = pick_free_port();
-      http["tls_cert_file"] = cacert();
-      http["tls_key_file"] = (tmp.path() / "key.pem").string();
-      http["redirect_listen"] = "127.0.0.1:" + std::to_string(redirect_port);
-    }
-    write_text(tmp.path() / "nbmsd.json",
-               Json{{"http", http},
-                    {"auth", {{"pbkdf2_iterations", 1000}}},
-                    {"storage", {{"data_dir", (tmp.path() / "data").string()}}},
-                    // No broker is needed for HTTP: the bridge keeps retrying in the background.
-                    {"mqtt", {{"uri", "tcp://127.0.0.1:" + std::to_string(pick_free_port())}}}}
-                   .dump());
-    ::setenv("NBMS_ADMIN_PASSWORD", kAdminPassword, 1);
-    nbmsd.spawn({NBMSD_PATH, "--config", (tmp.path() / "nbmsd.json").string()},
-                tmp.path() / "nbmsd.log");
-    ASSERT_TRUE(wait_until([&] {
-      return port_accepts(port) && (!tls || port_accepts(redirect_port));
-    })) << read_text(tmp.path() / "nbmsd.log");
-    url = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+    nbmsd.emplace(tmp.path() / "nbmsd", tls);
+    url = nbmsd->url();
   }
 
-  std::string cacert() const { return (tmp.path() / "cert.pem").string(); }
+  std::string cacert() const { return nbmsd->cert().string(); }
 
   // nbmsctl with `args` (output: stdout and stderr together).
   CommandResult ctl(const std::vector<std::string>& args) {
@@ -106,11 +72,9 @@ class Nbmsctl : public ::testing::Test {
   }
 
   TempDir tmp;
-  std::uint16_t port = 0;
-  std::uint16_t redirect_port = 0;
   std::string url;
   int calls = 0;
-  Process nbmsd;
+  std::optional<HttpOnlyNbmsd> nbmsd;
 };
 
 TEST_F(Nbmsctl, HttpsWithTheCaFromCacertOption) {
@@ -134,8 +98,8 @@ TEST_F(Nbmsctl, HttpsRefusesAnUntrustedCertificate) {
 TEST_F(Nbmsctl, HttpsChecksTheCertificateAgainstTheUrlHost) {
   ASSERT_NO_FATAL_FAILURE(start(true));
   // Trusted CA, but the certificate names 127.0.0.1, not localhost.
-  const auto r =
-      ctl({"--cacert", cacert(), "--url", "https://localhost:" + std::to_string(port), "login"});
+  const auto r = ctl({"--cacert", cacert(), "--url",
+                      "https://localhost:" + std::to_string(nbmsd->port()), "login"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_NE(r.output.find("certificate verify failed"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("hostname mismatch"), std::string::npos) << r.output;
@@ -150,7 +114,8 @@ TEST_F(Nbmsctl, AnUnreadableCaFileIsAUsageError) {
 
 TEST_F(Nbmsctl, PlainHttpRedirectIsReportedNotFollowed) {
   ASSERT_NO_FATAL_FAILURE(start(true));
-  const auto r = ctl({"--url", "http://127.0.0.1:" + std::to_string(redirect_port), "login"});
+  const auto r =
+      ctl({"--url", "http://127.0.0.1:" + std::to_string(nbmsd->redirect_port()), "login"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("HTTP 308"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(url + "/api/v1/auth/login"), std::string::npos) << r.output;

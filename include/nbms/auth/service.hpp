@@ -81,20 +81,23 @@ class AuthService {
 
   // Users the caller may see: admin all (nullopt) or those of `customer` (""
   // lists the admins), manager its customer's. The users carry no password
-  // hash. forbidden for viewers and for a manager naming another customer.
+  // hash. forbidden for viewers of their own customer.
   //
-  // Scoping rule of this service: a request about another customer as a whole
-  // (list, create in, audit log of) is forbidden, an answer that never depends
-  // on stored data; a request naming a user of another customer gets
-  // not_found exactly as for a user that does not exist, so user names cannot
-  // be probed. (create_user still says already_exists for a name taken in any
-  // customer: login names are unique over the platform.)
+  // Scoping rule of this service (as of the whole API): scope before role. A
+  // request about another customer (list, create in, audit log of) is
+  // not_found, worded as for a customer that does not exist, whatever the
+  // caller's role; a request naming a user of another customer gets not_found
+  // exactly as for a user that does not exist, so user names cannot be probed.
+  // Within scope, a role that lacks the right is forbidden. (create_user still
+  // says already_exists for a name taken in any customer: login names are
+  // unique over the platform.)
   Result<std::vector<User>> list_users(const Principal& caller,
                                        std::optional<std::string_view> customer);
   // Admin creates any user; a manager creates managers/viewers of its own customer.
   // invalid_argument for a bad name, weak password, or a role/customer that does
-  // not fit; forbidden; already_exists. Audited. The returned user carries no
-  // password hash. The customer's existence is not checked here (no Registry).
+  // not fit; not_found (another customer); forbidden; already_exists. Audited.
+  // The returned user carries no password hash. The customer's existence is
+  // not checked here (no Registry): the HTTP route checks it.
   Result<User> create_user(const Principal& caller, std::string_view name,
                            std::string_view password, Role role, std::string_view customer,
                            const Origin& from);
@@ -112,7 +115,7 @@ class AuthService {
   Result<void> record(const Principal& caller, std::string_view customer, std::string_view action,
                       std::string_view target, std::string_view detail, bool ok,
                       const Origin& from);
-  // The audit trail the caller may read (managers: its customer, forbidden for
+  // The audit trail the caller may read (managers: its customer, not_found for
   // another; admin: any; viewers: forbidden). `limit` is capped at 1000.
   Result<std::vector<AuditEntry>> audit_log(const Principal& caller, AuditQuery query);
 

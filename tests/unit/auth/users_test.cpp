@@ -106,7 +106,8 @@ TEST_F(UsersTest, NameAndPasswordRules) {
 TEST_F(UsersTest, ManagerCreatesOnlyManagersAndViewersOfItsCustomer) {
   EXPECT_TRUE(create(mgr_a_, "v-a2", Role::viewer, "A"));
   EXPECT_TRUE(create(mgr_a_, "m-a2", Role::manager, "A"));
-  EXPECT_EQ(create(mgr_a_, "v-b2", Role::viewer, "B").error().code, Errc::forbidden);
+  // Another customer reads as one that does not exist; a role it may not give is forbidden.
+  EXPECT_EQ(create(mgr_a_, "v-b2", Role::viewer, "B").error().code, Errc::not_found);
   EXPECT_EQ(create(mgr_a_, "root3", Role::admin, "").error().code, Errc::forbidden);
   EXPECT_EQ(create(mgr_a_, "root4", Role::admin, "A").error().code, Errc::forbidden);
   EXPECT_FALSE(users_.user("v-b2"));
@@ -135,7 +136,8 @@ TEST_F(UsersTest, ListUsersIsScoped) {
   ASSERT_EQ(mine->size(), 2u);
   for (const auto& u : *mine) EXPECT_EQ(u.customer, "A");
   EXPECT_TRUE(service_.list_users(mgr_a_, "A"));
-  EXPECT_EQ(service_.list_users(mgr_a_, "B").error().code, Errc::forbidden);
+  EXPECT_EQ(service_.list_users(mgr_a_, "B").error().code, Errc::not_found);
+  EXPECT_EQ(service_.list_users(view_a_, "B").error().code, Errc::not_found);
   EXPECT_EQ(service_.list_users(view_a_, std::nullopt).error().code, Errc::forbidden);
 }
 

@@ -161,7 +161,7 @@ TEST(PeriodicLog, EveryRejectionReason) {
   expect_rejected(j.dump(), "point_01: not a point_<n> member name");
   expect_rejected(
       R"({"msg_type":"Periodic_Log","time":"202210040945","point_count":1,"point_0":{"msg":[],"period":15,"point_id":"a"},"point_0":{"msg":[],"period":15,"point_id":"b"}})",
-      "point_0: appears twice");
+      "member 'point_0' appears twice");
   j = periodic({pv("a", 1)});
   j["point_0"] = 5;
   expect_rejected(j.dump(), "point_0: must be an object");
@@ -452,6 +452,31 @@ void expect_result_rejected(const json& j, const std::string& needle) {
   EXPECT_EQ(r.error().code, Errc::malformed);
   EXPECT_NE(r.error().message.find(needle), std::string::npos)
       << "message: " << r.error().message << "\nexpected to contain: " << needle;
+}
+
+// JSON leaves repeated member names open; a message that says two things is refused.
+TEST(Duplicates, AMemberNamedTwiceAnywhereIsRejectedWithItsPath) {
+  const std::string point =
+      R"("point_count":1,"point_0":{"msg":[{"attr_name":"M_Value","data":1}],"period":15,"point_id":"AV-1"})";
+  expect_rejected(
+      R"({"msg_type":"Periodic_Log","time":"202001011200","time":"202001011215",)" + point + "}",
+      "member 'time' appears twice");
+  expect_rejected(
+      R"({"msg_type":"Periodic_Log","time":"202001011200","point_count":1,"point_0":{"msg":[{"attr_name":"M_Value","data":1,"data":2}],"period":15,"point_id":"AV-1"}})",
+      "point_0.msg[0]: member 'data' appears twice");
+  expect_rejected(
+      R"({"msg_type":"Periodic_Log","time":"202001011200","point_count":1,"point_0":{"msg":[],"period":15,"point_id":"AV-1","point_id":"AV-2"}})",
+      "point_0: member 'point_id' appears twice");
+  // An ignored member counts too: the document as a whole must be unambiguous.
+  expect_rejected(
+      R"({"msg_type":"Periodic_Log","time":"202001011200","x":[{"a":1,"a":1}],)" + point + "}",
+      "x[0]: member 'a' appears twice");
+  Decoder d;
+  const auto r = d.control_result(
+      kThing,
+      R"({"msg_type":"Control_Result","request_id":"r1","point_id":"AV-1","result":"accepted","result":"failed"})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "member 'result' appears twice");
 }
 
 TEST(ControlResult, AcceptedWithValue) {
