@@ -28,6 +28,10 @@ Flood::~Flood() {
   mosquitto_lib_cleanup();
 }
 
+void Flood::set_nodelay() {
+  mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
+}
+
 std::string Flood::connect() {
   if (int rc = mosquitto_connect(mosq_, host_.c_str(), port_, 60); rc != MOSQ_ERR_SUCCESS) {
     return mosquitto_strerror(rc);

@@ -21,6 +21,9 @@ class Flood {
   Flood(const Flood&) = delete;
   Flood& operator=(const Flood&) = delete;
 
+  // Sends every packet at once (TCP_NODELAY) instead of letting Nagle's
+  // algorithm batch small ones; for latency measurements. Before connect().
+  void set_nodelay();
   // Connects and starts libmosquitto's network thread; the error text on failure.
   std::string connect();
   // Queues a QoS 1 publish (libmosquitto keeps at most max_inflight unacknowledged

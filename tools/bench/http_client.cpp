@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 namespace nbms::bench {
 namespace {
 
@@ -88,6 +90,7 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
   req.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
   req.append("Host: ").append(host_).append(":").append(port_).append("\r\n");
   req.append("User-Agent: nbms-bench\r\nAccept: application/json\r\nConnection: close\r\n");
+  if (!token_.empty()) req.append("Authorization: Bearer ").append(token_).append("\r\n");
   if (!body.empty() || method == "POST" || method == "PUT") {
     req.append("Content-Type: application/json\r\nContent-Length: ")
         .append(std::to_string(body.size()))
@@ -135,6 +138,23 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
     resp.body = std::string(payload);
   }
   return resp;
+}
+
+Result<std::string> login(const HttpClient& http, std::string_view user,
+                          std::string_view password) {
+  const nlohmann::json body{{"user", user}, {"password", password}};
+  auto r = http.request("POST", "/api/v1/auth/login", body.dump(), std::chrono::seconds(30));
+  if (!r) return std::unexpected(r.error());
+  if (r->status != 200) {
+    return fail(Errc::unauthenticated, "login as '" + std::string(user) + "': HTTP " +
+                                           std::to_string(r->status) + ": " +
+                                           r->body.substr(0, 300));
+  }
+  const auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.contains("token") || !j["token"].is_string()) {
+    return fail(Errc::malformed, "login answer has no token: " + r->body.substr(0, 300));
+  }
+  return j["token"].get<std::string>();
 }
 
 Result<std::string> decode_chunked(std::string_view body) {

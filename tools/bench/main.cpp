@@ -12,10 +12,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -23,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common.hpp"
 #include "flood.hpp"
 #include "http_client.hpp"
 #include "mwsim/model.hpp"
@@ -33,12 +32,16 @@ namespace {
 
 using nbms::LocalMinute;
 using nbms::bench::HttpClient;
+using nbms::bench::proc_stats;
+using nbms::bench::ProcStats;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kProgram = "nbms-bench";
 
 constexpr const char* kUsage = R"(Usage: nbms-bench ingest [options]
-       nbms-bench storage [options]   (nbms-bench storage --help)
+       nbms-bench storage [options]    (nbms-bench storage --help)
+       nbms-bench realtime [options]   (nbms-bench realtime --help)
+       nbms-bench api [options]        (nbms-bench api --help)
 
 Ingest benchmark against a running nbmsd: registers a customer, building and
 things over REST, publishes each thing's init, then floods pre-built periodic_logs
@@ -49,6 +52,9 @@ things x logs x points. Prints a report and a final one-line JSON summary.
 Options:
   --broker URI        MQTT broker (default tcp://127.0.0.1:1883)
   --http URL          nbmsd REST base URL (default http://127.0.0.1:8080)
+  --user NAME         log in as NAME (default admin; health is admin-only)
+  --password P        its password (default $NBMS_BENCH_PASSWORD, else
+                      $NBMS_ADMIN_PASSWORD)
   --customer ID       customer id (default CBENCH)
   --building ID       building id (default B001)
   --things N          things, <customer>_<building>_01.. (default 10)
@@ -68,6 +74,8 @@ Options:
 struct Options {
   std::string broker = "tcp://127.0.0.1:1883";
   std::string http = "http://127.0.0.1:8080";
+  std::string user = "admin";
+  std::string password = nbms::bench::default_password();
   std::string customer = "CBENCH";
   std::string building = "B001";
   int things = 10;
@@ -103,7 +111,7 @@ Options parse_args(int argc, char** argv) {
     std::exit(argc < 2 ? 2 : 0);
   }
   if (std::string_view(argv[1]) != "ingest") {
-    die("unknown subcommand '" + std::string(argv[1]) + "' (ingest or storage)");
+    die("unknown subcommand '" + std::string(argv[1]) + "' (ingest, storage, realtime or api)");
   }
   Options o;
   for (int i = 2; i < argc; ++i) {
@@ -119,6 +127,10 @@ Options parse_args(int argc, char** argv) {
       o.broker = value();
     } else if (arg == "--http") {
       o.http = value();
+    } else if (arg == "--user") {
+      o.user = value();
+    } else if (arg == "--password") {
+      o.password = value();
     } else if (arg == "--customer") {
       o.customer = value();
     } else if (arg == "--building") {
@@ -160,44 +172,6 @@ Options parse_args(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------
-// /proc
-
-struct ProcStats {
-  double cpu_s = 0;        // utime + stime
-  double peak_rss_mb = 0;  // VmHWM
-  bool ok = false;
-};
-
-ProcStats proc_stats(int pid) {
-  ProcStats s;
-  if (pid <= 0) return s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return s;
-  const auto paren = line.rfind(')');  // the command name may contain spaces
-  if (paren == std::string::npos) return s;
-  std::istringstream fields(line.substr(paren + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; fields >> field; ++i) {  // field 3 is the state
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) {
-      stime = std::stoull(field);
-      break;
-    }
-  }
-  s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
-      s.peak_rss_mb = std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
-    }
-  }
-  s.ok = true;
-  return s;
-}
-
-// ---------------------------------------------------------------------------
 // REST
 
 struct Health {
@@ -234,12 +208,7 @@ nbms::Result<Health> health(const HttpClient& http) {
 }
 
 void create(const HttpClient& http, const std::string& path, const nlohmann::json& body) {
-  auto r = http.post_json(path, body.dump());
-  if (!r) die("POST " + path + ": " + r.error().message, 1);
-  if (r->status == 409) return;  // already there
-  if (r->status < 200 || r->status >= 300) {
-    die("POST " + path + ": HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 300), 1);
-  }
+  nbms::bench::create_or_exit(http, path, body, kProgram);
 }
 
 // ---------------------------------------------------------------------------
@@ -255,6 +224,7 @@ int ingest(const Options& o) {
     auto h = HttpClient::from_url(o.http);
     if (!h) die(h.error().message);
     http = std::move(*h);
+    nbms::bench::login_or_exit(*http, o.user, o.password, kProgram);
     auto first = health(*http);
     if (!first) die("nbmsd not answering at " + o.http + ": " + first.error().message, 1);
     create(*http, "/api/v1/customers", {{"id", o.customer}, {"name", "Bench " + o.customer}});
@@ -495,11 +465,21 @@ int ingest(const Options& o) {
 
 namespace nbms::bench {
 int storage_bench(int argc, char** argv);
-}
+int realtime_bench(int argc, char** argv);
+int api_bench(int argc, char** argv);
+}  // namespace nbms::bench
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "storage") {
     return nbms::bench::storage_bench(argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "realtime") {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    return nbms::bench::realtime_bench(argc, argv);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "api") {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    return nbms::bench::api_bench(argc, argv);
   }
   const Options o = parse_args(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
