@@ -317,11 +317,13 @@ int api_bench(int argc, char** argv) {
   auto hist = http.request("GET", history_targets.front(), {}, std::chrono::seconds(30));
   if (!hist || hist->status != 200) die("GET " + history_targets.front() + " failed", 1);
   const auto hj = nlohmann::json::parse(hist->body, nullptr, false);
-  const std::size_t samples = hj.is_discarded() ? 0 : hj.value("samples", nlohmann::json::array()).size();
-  std::printf("%s/%s: latest has %zu points (%zu bytes); history %s..%s of one point has %zu "
-              "samples (%zu bytes)\n",
-              o.customer.c_str(), o.building.c_str(), ids.size(), latest->body.size(),
-              o.from.to_string().c_str(), o.to.to_string().c_str(), samples, hist->body.size());
+  const std::size_t samples =
+      hj.is_discarded() ? 0 : hj.value("samples", nlohmann::json::array()).size();
+  std::printf(
+      "%s/%s: latest has %zu points (%zu bytes); history %s..%s of one point has %zu "
+      "samples (%zu bytes)\n",
+      o.customer.c_str(), o.building.c_str(), ids.size(), latest->body.size(),
+      o.from.to_string().c_str(), o.to.to_string().c_str(), samples, hist->body.size());
 
   tcp::endpoint endpoint;
   {
@@ -345,15 +347,16 @@ int api_bench(int argc, char** argv) {
                             is_latest ? latest_targets : history_targets, endpoint, host,
                             http.token()));
       const auto& r = results.back();
-      std::printf("  %-7s %d client(s): %zu requests in %.2f s%s\n", r.what.c_str(), c,
-                  r.latency_ms.size(), r.wall_s,
-                  r.errors ? (", " + std::to_string(r.errors) + " errors: " + r.first_error).c_str()
-                           : "");
+      std::printf(
+          "  %-7s %d client(s): %zu requests in %.2f s%s\n", r.what.c_str(), c, r.latency_ms.size(),
+          r.wall_s,
+          r.errors ? (", " + std::to_string(r.errors) + " errors: " + r.first_error).c_str() : "");
     }
   }
 
-  std::printf("\n| request | response | clients | requests | p50 ms | p90 ms | p99 ms | max ms "
-              "| req/s | nbmsd CPU | nbmsd CPU ms/req |\n");
+  std::printf(
+      "\n| request | response | clients | requests | p50 ms | p90 ms | p99 ms | max ms "
+      "| req/s | nbmsd CPU | nbmsd CPU ms/req |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
   nlohmann::ordered_json j;
   j["bench"] = "api";
@@ -367,9 +370,8 @@ int api_bench(int argc, char** argv) {
     const double p99 = percentile_sorted(r.latency_ms, 0.99);
     const double pmax = r.latency_ms.empty() ? 0.0 : r.latency_ms.back();
     const double rps = static_cast<double>(r.latency_ms.size()) / r.wall_s;
-    const std::string shape = r.what == "latest"
-                                  ? std::to_string(ids.size()) + " points"
-                                  : std::to_string(samples) + " samples";
+    const std::string shape = r.what == "latest" ? std::to_string(ids.size()) + " points"
+                                                 : std::to_string(samples) + " samples";
     const double cpu_per_request =
         r.latency_ms.empty() ? 0.0
                              : 1000 * r.nbmsd_cpu_s / static_cast<double>(r.latency_ms.size());
@@ -378,8 +380,9 @@ int api_bench(int argc, char** argv) {
     std::printf("| %s | %s, %.0f KB | %d | %zu | %.2f | %.2f | %.2f | %.2f | %.0f | %s | %s |\n",
                 r.what.c_str(), shape.c_str(), r.mean_bytes / 1000, r.clients, r.latency_ms.size(),
                 p50, p90, p99, pmax, rps,
-                o.pid > 0 ? (std::to_string(std::lround(100 * r.nbmsd_cpu_s / r.wall_s)) + " %").c_str()
-                          : "-",
+                o.pid > 0
+                    ? (std::to_string(std::lround(100 * r.nbmsd_cpu_s / r.wall_s)) + " %").c_str()
+                    : "-",
                 cpu_ms);
     nlohmann::ordered_json x;
     x["request"] = r.what;

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -40,7 +41,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "common.hpp"
 #include "flood.hpp"
@@ -204,7 +204,7 @@ Options parse(int argc, char** argv) {
 struct Layout {
   int points_per_client = 0;
   std::vector<std::vector<std::pair<int, int>>> watched;  // client -> (thing, point)
-  std::vector<std::vector<int>> watchers;                  // [thing][point] -> clients
+  std::vector<std::vector<int>> watchers;                 // [thing][point] -> clients
 };
 
 Layout make_layout(const Options& o) {
@@ -356,15 +356,16 @@ net::awaitable<void> client(Shared& sh, ClientStats& me, std::vector<std::string
       const auto published = static_cast<std::int64_t>(v);
       if (from < 0 || published < from || published >= to) return;
       ++me.in_window;
-      me.latency_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - published)));
+      me.latency_us.push_back(
+          static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - published)));
     });
   }
   if (!sh.stopping.load()) me.failure = "connection ended early: " + ec.message();
 }
 
 struct HealthCounts {
-  std::uint64_t realtime = 0;   // ingest.realtime: realtime messages passed to the hub
-  std::uint64_t rejected = 0;   // ingest.rejected
+  std::uint64_t realtime = 0;               // ingest.realtime: realtime messages passed to the hub
+  std::uint64_t rejected = 0;               // ingest.rejected
   std::optional<std::uint64_t> values_out;  // realtime.values_out: values handed to connections
   std::optional<std::uint64_t> unwatched;   // realtime.unwatched_values
 };
@@ -424,8 +425,7 @@ int realtime_bench(int argc, char** argv) {
   std::vector<mwsim::SimThing> things;
   for (int i = 1; i <= o.things; ++i) {
     things.emplace_back(sim, i);
-    create_or_exit(http,
-                   "/api/v1/customers/" + o.customer + "/buildings/" + o.building + "/things",
+    create_or_exit(http, "/api/v1/customers/" + o.customer + "/buildings/" + o.building + "/things",
                    {{"name", things.back().name()}}, kProgram);
   }
   {
@@ -476,10 +476,10 @@ int realtime_bench(int argc, char** argv) {
     for (int t = 0; t < o.things; ++t) {
       auto& ids = per_thing[static_cast<std::size_t>(t)];
       if (ids.empty()) continue;
-      subscribes.push_back(nlohmann::json{{"type", "subscribe"},
-                                          {"thing", things[static_cast<std::size_t>(t)].name()},
-                                          {"point_ids", ids}}
-                               .dump());
+      subscribes.push_back(nlohmann::json{
+          {"type", "subscribe"},
+          {"thing", things[static_cast<std::size_t>(t)].name()},
+          {"point_ids", ids}}.dump());
     }
     net::co_spawn(*ioc, client(sh, stats[static_cast<std::size_t>(c)], std::move(subscribes)),
                   net::detached);
@@ -532,7 +532,7 @@ int realtime_bench(int argc, char** argv) {
   const auto pub_end = pub_start + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(o.warmup_s + o.duration_s));
   std::uint64_t messages = 0, updates = 0, window_updates = 0, expected = 0, publish_failures = 0;
-  std::uint64_t expected_all = 0;  // over the whole run, warm-up included
+  std::uint64_t expected_all = 0;     // over the whole run, warm-up included
   std::vector<std::uint32_t> lag_us;  // how late each message left against its schedule
   std::optional<ProcStats> nbmsd_w0, broker_w0, self_w0;
   Clock::time_point window_started{};
@@ -612,64 +612,69 @@ int realtime_bench(int argc, char** argv) {
   const double p999 = ms(percentile_sorted(lat, 0.999));
   const double pmax = lat.empty() ? 0.0 : ms(lat.back());
   const double mean =
-      lat.empty() ? 0.0
-                  : ms(std::accumulate(lat.begin(), lat.end(), 0.0) / static_cast<double>(lat.size()));
+      lat.empty()
+          ? 0.0
+          : ms(std::accumulate(lat.begin(), lat.end(), 0.0) / static_cast<double>(lat.size()));
 
   std::printf(
       "\nnbms-bench realtime: %d things x %d points, %d clients, fan-out %.2f, %.0f updates/s "
       "in messages of %d points (%.0f msg/s), %.1f s warm-up + %.1f s measured\n",
       o.things, o.points, o.clients, avg_w, o.rate, o.batch, messages_per_s, o.warmup_s,
       o.duration_s);
-  std::printf("  published: %llu messages, %llu point updates in %.2f s (%llu refused by "
-              "libmosquitto); publisher lag behind schedule p99 %.2f ms, max %.2f ms\n",
-              static_cast<unsigned long long>(messages), static_cast<unsigned long long>(updates),
-              publish_s, static_cast<unsigned long long>(publish_failures),
-              ms(percentile_sorted(lag_us, 0.99)), lag_us.empty() ? 0.0 : ms(lag_us.back()));
+  std::printf(
+      "  published: %llu messages, %llu point updates in %.2f s (%llu refused by "
+      "libmosquitto); publisher lag behind schedule p99 %.2f ms, max %.2f ms\n",
+      static_cast<unsigned long long>(messages), static_cast<unsigned long long>(updates),
+      publish_s, static_cast<unsigned long long>(publish_failures),
+      ms(percentile_sorted(lag_us, 0.99)), lag_us.empty() ? 0.0 : ms(lag_us.back()));
   if (health0 && health1) {
     std::printf("  nbmsd counted %llu realtime messages (%llu rejected) during the run\n",
                 static_cast<unsigned long long>(health1->realtime - health0->realtime),
                 static_cast<unsigned long long>(health1->rejected - health0->rejected));
     if (health0->values_out && health1->values_out) {
       const auto handed = *health1->values_out - *health0->values_out;
-      std::printf("  whole run (warm-up and drain included): %llu values due to watchers, the hub "
-                  "handed %llu to connections (%llu unwatched), clients received %llu: %lld "
-                  "coalesced in the connections' send queues\n",
-                  static_cast<unsigned long long>(expected_all),
-                  static_cast<unsigned long long>(handed),
-                  static_cast<unsigned long long>(health1->unwatched.value_or(0) -
-                                                  health0->unwatched.value_or(0)),
-                  static_cast<unsigned long long>(all_values),
-                  static_cast<long long>(handed) - static_cast<long long>(all_values));
+      std::printf(
+          "  whole run (warm-up and drain included): %llu values due to watchers, the hub "
+          "handed %llu to connections (%llu unwatched), clients received %llu: %lld "
+          "coalesced in the connections' send queues\n",
+          static_cast<unsigned long long>(expected_all), static_cast<unsigned long long>(handed),
+          static_cast<unsigned long long>(health1->unwatched.value_or(0) -
+                                          health0->unwatched.value_or(0)),
+          static_cast<unsigned long long>(all_values),
+          static_cast<long long>(handed) - static_cast<long long>(all_values));
     }
   }
-  std::printf("  measured window: %llu updates published -> %llu values expected at clients, "
-              "%llu received (%.2f%%), %.0f coalesced or lost; %llu values frames, %llu values "
-              "in all, %llu error messages, %d clients ended early\n",
-              static_cast<unsigned long long>(window_updates),
-              static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
-              expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0,
-              missing, static_cast<unsigned long long>(frames),
-              static_cast<unsigned long long>(all_values),
-              static_cast<unsigned long long>(error_messages), ended_early);
-  std::printf("\n| connections | fan-out | updates/s in | values/s delivered | received/expected "
-              "| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | nbmsd RSS MB | nbmsd CPU |\n");
+  std::printf(
+      "  measured window: %llu updates published -> %llu values expected at clients, "
+      "%llu received (%.2f%%), %.0f coalesced or lost; %llu values frames, %llu values "
+      "in all, %llu error messages, %d clients ended early\n",
+      static_cast<unsigned long long>(window_updates), static_cast<unsigned long long>(expected),
+      static_cast<unsigned long long>(received),
+      expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0,
+      missing, static_cast<unsigned long long>(frames), static_cast<unsigned long long>(all_values),
+      static_cast<unsigned long long>(error_messages), ended_early);
+  std::printf(
+      "\n| connections | fan-out | updates/s in | values/s delivered | received/expected "
+      "| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | nbmsd RSS MB | nbmsd CPU |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  std::printf("| %d | %.1f | %.0f | %.0f | %.2f %% | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
-              o.clients, avg_w, static_cast<double>(window_updates) / window_s,
-              static_cast<double>(received) / window_s,
-              expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0,
-              p50, p90, p99, p999, pmax,
-              nbmsd1.ok ? std::to_string(std::lround(nbmsd1.rss_mb)).c_str() : "-",
-              nbmsd_w0 ? (std::to_string(std::lround(nbmsd_cpu * 100)) + " %").c_str() : "-");
+  std::printf(
+      "| %d | %.1f | %.0f | %.0f | %.2f %% | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
+      o.clients, avg_w, static_cast<double>(window_updates) / window_s,
+      static_cast<double>(received) / window_s,
+      expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0, p50,
+      p90, p99, p999, pmax, nbmsd1.ok ? std::to_string(std::lround(nbmsd1.rss_mb)).c_str() : "-",
+      nbmsd_w0 ? (std::to_string(std::lround(nbmsd_cpu * 100)) + " %").c_str() : "-");
   std::printf("\n  latency mean %.2f ms over %zu values; %.2f values per frame\n", mean, lat.size(),
               frames ? static_cast<double>(all_values) / static_cast<double>(frames) : 0.0);
   if (nbmsd1.ok) {
-    std::printf("  nbmsd (pid %d): RSS %.1f MB at the end of the window (peak %.1f MB), %.0f%% "
-                "of one core during the window, %.1f CPU us per delivered value\n",
-                o.pid, nbmsd1.rss_mb, nbmsd1.peak_rss_mb, nbmsd_cpu * 100,
-                received ? nbmsd_cpu * cpu_window_s * 1e6 / static_cast<double>(received) : 0.0);
+    std::printf(
+        "  nbmsd (pid %d): RSS %.1f MB at the end of the window (peak %.1f MB), %.0f%% "
+        "of one core during the window, %.1f CPU us per delivered value\n",
+        o.pid, nbmsd1.rss_mb, nbmsd1.peak_rss_mb, nbmsd_cpu * 100,
+        received ? nbmsd_cpu * cpu_window_s * 1e6 / static_cast<double>(received) : 0.0);
   }
-  if (broker1.ok) std::printf("  broker (pid %d): %.0f%% of one core\n", o.broker_pid, broker_cpu * 100);
+  if (broker1.ok)
+    std::printf("  broker (pid %d): %.0f%% of one core\n", o.broker_pid, broker_cpu * 100);
   std::printf("  this bench: %.0f%% of one core; load average now %s\n", self_cpu * 100,
               load_average().c_str());
 
