@@ -276,7 +276,12 @@ struct AuthService::Impl {
   // Throttle key of a name given at login: names that can never exist are
   // cut short so they cannot make the map large.
   static std::string user_key(std::string_view name) {
-    return validate_user_name(name) ? std::string(name) : "?" + printable(name);
+    if (validate_user_name(name)) return std::string(name);
+    // Appended rather than `"?" + ...`: g++ 12 -O3 flags the latter with a
+    // false -Wrestrict (GCC bug 105329).
+    std::string key = "?";
+    key += printable(name);
+    return key;
   }
 
   void purge_sessions_now_and_then() {
