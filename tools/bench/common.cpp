@@ -9,6 +9,11 @@
 
 namespace nbms::bench {
 
+void die_as(const char* program, const std::string& message, int code) {
+  std::fprintf(stderr, "%s: %s\n", program, message.c_str());
+  std::exit(code);
+}
+
 ProcStats proc_stats(int pid) {
   ProcStats s;
   if (pid == 0) return s;

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers shared by the nbms-bench subcommands: /proc figures of a process,
 // percentiles, the admin credentials, and registration over REST.
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +12,20 @@
 #include "http_client.hpp"
 
 namespace nbms::bench {
+
+// Exits with "<program>: <message>" on stderr; usage errors use code 2.
+[[noreturn]] void die_as(const char* program, const std::string& message, int code = 2);
+
+// All of `text` as a number, else die_as() naming the option.
+template <class T>
+T number_as(const char* program, std::string_view option, std::string_view text) {
+  T v{};
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    die_as(program, std::string(option) + ": not a number: '" + std::string(text) + "'");
+  }
+  return v;
+}
 
 struct ProcStats {
   double cpu_s = 0;        // utime + stime, all threads

@@ -31,7 +31,9 @@
 namespace {
 
 using nbms::LocalMinute;
+using nbms::bench::die_as;
 using nbms::bench::HttpClient;
+using nbms::bench::number_as;
 using nbms::bench::proc_stats;
 using nbms::bench::ProcStats;
 using Clock = std::chrono::steady_clock;
@@ -91,18 +93,12 @@ struct Options {
 };
 
 [[noreturn]] void die(const std::string& message, int code = 2) {
-  std::fprintf(stderr, "%s: %s\n", kProgram, message.c_str());
-  std::exit(code);
+  die_as(kProgram, message, code);
 }
 
 template <class T>
 T parse_number(std::string_view option, std::string_view text) {
-  T v{};
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    die(std::string(option) + ": not a number: '" + std::string(text) + "'");
-  }
-  return v;
+  return number_as<T>(kProgram, option, text);
 }
 
 Options parse_args(int argc, char** argv) {

@@ -116,18 +116,12 @@ struct Options {
 };
 
 [[noreturn]] void die(const std::string& message, int code = 2) {
-  std::fprintf(stderr, "%s: %s\n", kProgram, message.c_str());
-  std::exit(code);
+  die_as(kProgram, message, code);
 }
 
 template <class T>
 T number(std::string_view option, std::string_view text) {
-  T v{};
-  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || ptr != text.data() + text.size()) {
-    die(std::string(option) + ": not a number: '" + std::string(text) + "'");
-  }
-  return v;
+  return number_as<T>(kProgram, option, text);
 }
 
 Options parse(int argc, char** argv) {
