@@ -101,12 +101,24 @@ std::uint32_t LocalMinute::yyyymm() const {
   return static_cast<std::uint32_t>(c.y * 100 + c.m);
 }
 
-std::string LocalMinute::to_string() const {
+void LocalMinute::write_digits(char* out) const {
   const Civil c = civil_of(day());
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d%02d%02d%02u%02u", c.y, c.m, c.d, minute_of_day() / 60,
-                minute_of_day() % 60);
-  return buf;
+  const auto two = [&out](unsigned v) {
+    *out++ = static_cast<char>('0' + v / 10);
+    *out++ = static_cast<char>('0' + v % 10);
+  };
+  two(static_cast<unsigned>(c.y) / 100);  // years 2000..2199
+  two(static_cast<unsigned>(c.y) % 100);
+  two(static_cast<unsigned>(c.m));
+  two(static_cast<unsigned>(c.d));
+  two(minute_of_day() / 60);
+  two(minute_of_day() % 60);
+}
+
+std::string LocalMinute::to_string() const {
+  std::string s(12, '0');
+  write_digits(s.data());
+  return s;
 }
 
 std::string LocalMinute::to_iso() const {

@@ -52,9 +52,13 @@ std::string dump(const json& j) {
 }
 
 Response json_response(int status, const json& body) {
+  return json_text_response(status, dump(body));
+}
+
+Response json_text_response(int status, std::string body) {
   Response r;
   r.status = status;
-  r.body = dump(body);
+  r.body = std::move(body);
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
@@ -98,14 +102,6 @@ json to_json(const PointInfo& p) {
   return {{"point_id", p.point_id}, {"thing", p.thing},         {"object_type", p.object_type},
           {"name", p.name},         {"equipment", p.equipment}, {"location", p.location},
           {"unit", p.unit},         {"writable", p.writable},   {"declared", p.declared}};
-}
-
-json to_json(const LatestValue& v) {
-  return {{"point_id", v.point_id}, {"time", v.time.to_string()}, {"value", value_json(v.value)}};
-}
-
-json to_json(const Sample& s) {
-  return {{"time", s.time.to_string()}, {"value", value_json(s.value)}};
 }
 
 json to_json(const DeadLetter& d) {

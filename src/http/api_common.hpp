@@ -25,6 +25,8 @@ bool iequals(std::string_view a, std::string_view b);
 // Invalid UTF-8 (device payloads, topics) becomes U+FFFD instead of throwing.
 std::string dump(const json& j);
 Response json_response(int status, const json& body);
+// A response whose JSON text is already written (json_text.hpp).
+Response json_text_response(int status, std::string body);
 // The response for a domain error; 5xx are logged and their details withheld.
 Response error_from(const Error& e);
 
@@ -33,8 +35,6 @@ json to_json(const Customer& c);
 json to_json(const Building& b);
 json to_json(const Thing& t);
 json to_json(const PointInfo& p);
-json to_json(const LatestValue& v);
-json to_json(const Sample& s);
 json to_json(const DeadLetter& d);
 json to_json(const User& u);  // never the password hash
 json to_json(const AuditEntry& e);

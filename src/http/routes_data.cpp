@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "api_common.hpp"
+#include "json_text.hpp"
 #include "nbms/core/ids.hpp"
 #include "nbms/core/time.hpp"
 #include "url.hpp"
@@ -154,9 +155,30 @@ Response list_points(const Ctx& x) {
                        [&](const auto& c, const auto& b) { return x.s.points.points(c, b); });
 }
 
+// latest and history write their JSON directly: for 883 points or a month of
+// samples, an nlohmann tree costs more than the storage read (docs/performance.md).
+// Members in the order dump() gives them (sorted), so the text is unchanged.
 Response latest(const Ctx& x) {
-  return building_list(x, "points",
-                       [&](const auto& c, const auto& b) { return x.s.series.latest(c, b); });
+  const auto& c = x.params[0];
+  const auto& b = x.params[1];
+  if (auto v = check_building(x, c, b); !v) return error_from(v.error());
+  auto all = x.s.series.latest(c, b);
+  if (!all) return error_from(all.error());
+  std::string body;
+  body.reserve(16 + all->size() * 64);
+  body += R"({"points":[)";
+  for (const auto& v : *all) {
+    body += R"({"point_id":)";
+    append_json_string(body, v.point_id);
+    body += R"(,"time":)";
+    append_json_minute(body, v.time);
+    body += R"(,"value":)";
+    append_json_number(body, v.value);
+    body += "},";
+  }
+  if (!all->empty()) body.pop_back();
+  body += "]}";
+  return json_text_response(200, std::move(body));
 }
 
 Result<LocalMinute> time_param(const Query& q, const char* name) {
@@ -191,10 +213,25 @@ Response history(const Ctx& x) {
   if (auto v = check_building(x, c, b); !v) return error_from(v.error());
   auto samples = x.s.series.history(c, b, point, *from, *to);
   if (!samples) return error_from(samples.error());
-  return json_response(200, {{"point_id", point},
-                             {"from", from->to_string()},
-                             {"to", to->to_string()},
-                             {"samples", array_of(*samples)}});
+  std::string body;
+  body.reserve(128 + samples->size() * 40);
+  body += R"({"from":)";
+  append_json_minute(body, *from);
+  body += R"(,"point_id":)";
+  append_json_string(body, point);
+  body += R"(,"samples":[)";
+  for (const auto& s : *samples) {
+    body += R"({"time":)";
+    append_json_minute(body, s.time);
+    body += R"(,"value":)";
+    append_json_number(body, s.value);
+    body += "},";
+  }
+  if (!samples->empty()) body.pop_back();
+  body += R"(],"to":)";
+  append_json_minute(body, *to);
+  body += '}';
+  return json_text_response(200, std::move(body));
 }
 
 Response dead_letters(const Ctx& x) {

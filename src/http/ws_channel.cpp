@@ -1,5 +1,7 @@
 #include "ws_channel.hpp"
 
+#include "json_text.hpp"
+
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -38,8 +40,14 @@ std::optional<std::string> string_of(const json& msg, const char* name, std::siz
 
 struct WsChannel::Pending {
   std::int64_t received_ms = 0;
-  std::vector<realtime::LiveValue> values;
-  std::unordered_map<std::string, std::size_t> index;  // point id -> position in values
+  // Point id -> position in `values`; `values` points at the map's keys (stable
+  // in a node-based map), so each id is copied once per frame, not twice.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> index;
+  std::vector<std::pair<const std::string*, double>> values;  // arrival order
 };
 
 WsChannel::WsChannel(const Services& services, auth::Principal who, auth::Origin from,
@@ -97,14 +105,25 @@ std::optional<std::string> WsChannel::next_frame() {
   const std::string thing = std::move(pending_order_.front());
   pending_order_.pop_front();
   auto node = pending_.extract(thing);
-  json values = json::array();
-  for (const auto& v : node.mapped().values) {
-    values.push_back({{"point_id", v.point_id}, {"value", value_json(v.value)}});
+  const Pending& p = node.mapped();
+  // Written directly: this runs once per frame per connection (docs/performance.md).
+  std::string frame;
+  frame.reserve(64 + thing.size() + p.values.size() * 48);
+  frame += R"({"received_ms":)";
+  frame += std::to_string(p.received_ms);
+  frame += R"(,"thing":)";
+  append_json_string(frame, thing);
+  frame += R"(,"type":"values","values":[)";
+  for (const auto& [point_id, value] : p.values) {
+    frame += R"({"point_id":)";
+    append_json_string(frame, *point_id);
+    frame += R"(,"value":)";
+    append_json_number(frame, value);
+    frame += "},";
   }
-  return dump({{"type", "values"},
-               {"thing", thing},
-               {"received_ms", node.mapped().received_ms},
-               {"values", std::move(values)}});
+  if (!p.values.empty()) frame.pop_back();
+  frame += "]}";
+  return frame;
 }
 
 bool WsChannel::overflowed() const {
@@ -124,12 +143,12 @@ void WsChannel::values(const std::string& thing, std::int64_t received_ms,
     Pending& p = it->second;
     p.received_ms = received_ms;
     for (const auto& v : values) {
-      const auto [pos, added] = p.index.try_emplace(v.point_id, p.values.size());
-      if (added) {
-        p.values.push_back(v);
-      } else {
-        p.values[pos->second].value = v.value;  // coalesce: newest wins
+      if (auto pos = p.index.find(v.point_id); pos != p.index.end()) {
+        p.values[pos->second].second = v.value;  // coalesce: newest wins
+        continue;
       }
+      const auto pos = p.index.emplace(std::string(v.point_id), p.values.size()).first;
+      p.values.emplace_back(&pos->first, v.value);
     }
   }
   if (was_empty) wake_();

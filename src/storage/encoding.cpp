@@ -271,6 +271,31 @@ std::optional<double> find_in_row(const Row& row, std::uint32_t ordinal) {
   return it->value;
 }
 
+Result<std::optional<double>> find_in_encoded_row(std::string_view data, std::uint32_t ordinal) {
+  Reader r(data);
+  std::uint8_t format = 0;
+  std::uint16_t period = 0;
+  std::uint64_t n = 0;
+  if (!r.u8(format) || format != kRowFormat || !r.u16(period) || !r.varint(n) || n > data.size()) {
+    return std::unexpected(corrupt("row"));
+  }
+  // The ordinals must all be walked to find where the values start.
+  std::optional<std::uint64_t> index;
+  std::uint64_t ord = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t d = 0;
+    if (!r.varint(d)) return std::unexpected(corrupt("row"));
+    ord += d;
+    if (ord == ordinal && !index) index = i;
+  }
+  std::string_view values;
+  if (!r.bytes(n * 8, values)) return std::unexpected(corrupt("row"));
+  if (!index) return std::optional<double>();
+  double v = 0;
+  Reader(values.substr(*index * 8)).f64(v);
+  return std::optional<double>(v);
+}
+
 // ---- blocks ----
 std::string encode_block(const std::vector<BlockSample>& samples) {
   std::string out;

@@ -90,8 +90,10 @@ struct Row {
 };
 std::string encode_row(const Row& row);
 Result<Row> decode_row(std::string_view data);
-// Value of one ordinal in an encoded row, without decoding the rest.
 std::optional<double> find_in_row(const Row& row, std::uint32_t ordinal);
+// The same from the encoded row, without decoding (or allocating) the others:
+// a history read wants one point of rows that hold every point of the thing.
+Result<std::optional<double>> find_in_encoded_row(std::string_view data, std::uint32_t ordinal);
 
 // Block: one point's samples of one day, sorted by minute of day, unique.
 // Values are stored as zig-zag varint deltas of value*10^d when every value of

@@ -67,6 +67,7 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
   // time after the thing's newest log has no row yet (rows are written only
   // here, with max_minute), so the usual live log skips the read.
   const auto rkey = row_key(thing, minute);
+  if (minute < impl.rows_from(thing)) impl.set_rows_from(thing, minute);
   if (st.has_data && minute <= st.max_minute) {
     auto existing = impl.get(kRows, rkey);
     if (!existing) return std::unexpected(existing.error());
@@ -117,6 +118,12 @@ Result<std::vector<Sample>> RocksStore::history(std::string_view customer,
                                                 std::string_view point_id, LocalMinute from,
                                                 LocalMinute to) {
   auto& impl = *impl_;
+  // Things and their row floors before the snapshot: a floor read later could
+  // have been raised by a seal the snapshot does not show.
+  auto things_r = things(customer, building);
+  if (!things_r) return std::unexpected(things_r.error());
+  std::vector<std::uint32_t> floors;
+  for (const auto& t : *things_r) floors.push_back(impl.rows_from(t.name.full()));
   const rocksdb::Snapshot* snap = impl.db->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
@@ -158,11 +165,9 @@ Result<std::vector<Sample>> RocksStore::history(std::string_view customer,
   }
 
   // Rows not sealed yet, from every thing of the building that knows the point.
-  auto things_r = things(customer, building);
-  if (!things_r) return std::unexpected(things_r.error());
   std::vector<Sample> recent;
-  for (const auto& t : *things_r) {
-    const auto thing = t.name.full();
+  for (std::size_t i = 0; i < things_r->size(); ++i) {
+    const auto thing = (*things_r)[i].name.full();
     auto dict = impl.load_dict(thing);
     if (!dict) return std::unexpected(dict.error());
     auto it = (*dict)->ordinals.find(std::string(point_id));
@@ -174,18 +179,18 @@ Result<std::vector<Sample>> RocksStore::history(std::string_view customer,
         kRows, prefix,
         [&](std::string_view k, std::string_view v) {
           if (k > end) return false;
-          auto row = decode_row(v);
-          if (!row) {
-            inner = std::unexpected(row.error());
+          auto value = find_in_encoded_row(v, ord);
+          if (!value) {
+            inner = std::unexpected(value.error());
             return false;
           }
-          if (auto value = find_in_row(*row, ord)) {
+          if (*value) {
             recent.push_back(
-                {LocalMinute::from_minutes(read_u32be(k.substr(prefix.size()))), *value});
+                {LocalMinute::from_minutes(read_u32be(k.substr(prefix.size()))), **value});
           }
           return true;
         },
-        snap, row_key(thing, from.minutes()));
+        snap, row_key(thing, std::max(from.minutes(), floors[i])));
     if (!r) return std::unexpected(r.error());
     if (!inner) return std::unexpected(inner.error());
   }

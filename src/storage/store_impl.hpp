@@ -155,6 +155,24 @@ struct RocksStore::Impl {
   std::shared_mutex dict_mu;
   std::unordered_map<std::string, std::shared_ptr<const Dict>> dicts;
 
+  // Per thing, a minute no unsealed row lies before. Sealing deletes rows one
+  // by one, and a history read that seeks into the deleted range would step
+  // over every tombstone; starting at the floor skips them. Lowered (by a late
+  // row) before the row is written and raised only by sealing, both under
+  // write_mu; readers take floor_mu. No entry: 0.
+  std::mutex floor_mu;
+  std::unordered_map<std::string, std::uint32_t> row_floor;
+
+  std::uint32_t rows_from(const std::string& thing) {
+    std::lock_guard lock(floor_mu);
+    auto it = row_floor.find(thing);
+    return it == row_floor.end() ? 0 : it->second;
+  }
+  void set_rows_from(const std::string& thing, std::uint32_t minute) {
+    std::lock_guard lock(floor_mu);
+    row_floor[thing] = minute;
+  }
+
   std::uint64_t next_dead_letter = 0;   // under write_mu
   std::uint64_t first_dead_letter = 0;  // under write_mu
 
@@ -330,7 +348,10 @@ struct RocksStore::Impl {
     });
     if (!r) return std::unexpected(r.error());
     if (!inner) return std::unexpected(inner.error());
-    if (sealed_keys.empty()) return 0;
+    if (sealed_keys.empty()) {
+      set_rows_from(thing, before_day * 1440);
+      return 0;
+    }
 
     rocksdb::WriteBatch batch;
     for (auto& [day, by_ordinal] : days) {
@@ -361,6 +382,7 @@ struct RocksStore::Impl {
     }
     for (const auto& k : sealed_keys) batch.Delete(cf(kRows), k);
     if (auto w = write(batch); !w) return std::unexpected(w.error());
+    set_rows_from(thing, before_day * 1440);
     return sealed_keys.size();
   }
 };

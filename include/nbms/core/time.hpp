@@ -32,6 +32,8 @@ class LocalMinute {
   // Calendar month as YYYYMM (e.g. 202210), the old system's table partition.
   std::uint32_t yyyymm() const;
   std::string to_string() const;  // `YYYYMMDDhhmm`
+  // Writes the 12 digits of to_string() to out[0..11] (no terminator).
+  void write_digits(char* out) const;
   // ISO 8601 without zone: `YYYY-MM-DDThh:mm`.
   std::string to_iso() const;
 

@@ -27,8 +27,10 @@ namespace nbms::realtime {
 
 using ConnectionId = std::uint64_t;
 
+// One value delivered to a Sink. The point id views the MW's update (one copy
+// for all watchers): it is valid only during the Sink::values call.
 struct LiveValue {
-  std::string point_id;
+  std::string_view point_id;
   double value = 0;
 };
 

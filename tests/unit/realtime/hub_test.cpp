@@ -50,10 +50,16 @@ class FakeCommands final : public CommandPublisher {
   std::function<void()> on_publish;
 };
 
+// LiveValue's point id only views the update being delivered: keep copies.
+struct OwnedValue {
+  std::string point_id;
+  double value = 0;
+};
+
 struct ValuesCall {
   std::string thing;
   std::int64_t received_ms = 0;
-  std::vector<LiveValue> values;
+  std::vector<OwnedValue> values;
 };
 
 class FakeSink final : public Sink {
@@ -61,7 +67,9 @@ class FakeSink final : public Sink {
   void values(const std::string& thing, std::int64_t received_ms,
               const std::vector<LiveValue>& v) override {
     std::lock_guard lock(mu);
-    calls.push_back({thing, received_ms, v});
+    ValuesCall call{thing, received_ms, {}};
+    for (const auto& lv : v) call.values.push_back({std::string(lv.point_id), lv.value});
+    calls.push_back(std::move(call));
   }
   void control_outcome(const ControlOutcome& o) override {
     std::lock_guard lock(mu);

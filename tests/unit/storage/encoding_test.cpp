@@ -64,6 +64,21 @@ TEST(Rows, RoundTrip) {
   EXPECT_EQ(find_in_row(*back, 2), std::nullopt);
 }
 
+TEST(Rows, OneValueFromTheEncodedRow) {
+  Row row;
+  for (std::uint32_t o = 0; o < 900; o += 3) row.entries.push_back({o, o * 0.5});
+  const auto data = encode_row(row);
+  for (std::uint32_t o = 0; o < 903; ++o) {
+    auto v = find_in_encoded_row(data, o);
+    ASSERT_TRUE(v) << o;
+    EXPECT_EQ(*v, find_in_row(row, o)) << o;
+  }
+  EXPECT_EQ(*find_in_encoded_row(encode_row(Row{}), 0), std::nullopt);
+  EXPECT_FALSE(find_in_encoded_row("", 0));
+  EXPECT_FALSE(find_in_encoded_row(data.substr(0, data.size() - 1), 0));
+  EXPECT_FALSE(find_in_encoded_row(data.substr(0, 5), 0));
+}
+
 TEST(Rows, CorruptDataIsAnError) {
   EXPECT_FALSE(decode_row(""));
   EXPECT_FALSE(decode_row(std::string("\x02", 1)));

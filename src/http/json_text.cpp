@@ -1,0 +1,45 @@
+#include "json_text.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace nbms::http {
+
+void append_json_string(std::string& out, std::string_view s) {
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    // Escapes and non-ASCII are rare in ids and names: the library handles them.
+    if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') {
+      out += nlohmann::json(std::string(s))
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void append_json_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  out += text;
+  // Integral doubles as "21.0", as dump() writes them: a reader sees a float.
+  if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+}
+
+void append_json_minute(std::string& out, LocalMinute t) {
+  char buf[12];
+  t.write_digits(buf);
+  out += '"';
+  out.append(buf, sizeof buf);
+  out += '"';
+}
+
+}  // namespace nbms::http

@@ -1,0 +1,21 @@
+#pragma once
+// JSON text written straight into a string, for the hot paths (latest values,
+// history, realtime frames) where building an nlohmann tree and dumping it cost
+// more than the storage read behind them. Strings come out as dump() writes
+// them; numbers in the shortest form that reads back exactly (dump() sometimes
+// writes one more digit or an exponent: the same value).
+#include <string>
+#include <string_view>
+
+#include "nbms/core/time.hpp"
+
+namespace nbms::http {
+
+// A quoted, escaped string; invalid UTF-8 becomes U+FFFD, as in dump().
+void append_json_string(std::string& out, std::string_view s);
+// A number that reads back exactly, integral values as "21.0"; null for NaN/Infinity.
+void append_json_number(std::string& out, double v);
+// A time as the quoted `YYYYMMDDhhmm` string.
+void append_json_minute(std::string& out, LocalMinute t);
+
+}  // namespace nbms::http
