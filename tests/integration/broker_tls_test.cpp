@@ -34,12 +34,14 @@ struct Identity {
 class TlsClient {
  public:
   TlsClient(const std::string& uri, const std::string& client_id, const fs::path& ca,
-            std::optional<Identity> identity, std::string user_name = {})
+            std::optional<Identity> identity, std::string user_name = {},
+            std::optional<mqtt::will_options> will = std::nullopt)
       : client_(uri, client_id,
                 mqtt::create_options_builder().mqtt_version(MQTTVERSION_3_1_1).finalize(), nullptr),
         ca_(ca),
         identity_(std::move(identity)),
-        user_name_(std::move(user_name)) {
+        user_name_(std::move(user_name)),
+        will_(std::move(will)) {
     client_.start_consuming();
   }
   ~TlsClient() {
@@ -68,6 +70,7 @@ class TlsClient {
       builder.ssl(ssl.finalize());
     }
     if (!user_name_.empty()) builder.user_name(user_name_);
+    if (will_) builder.will(*will_);
     const auto options = builder.finalize();
     try {
       if (!client_.connect(options)->wait_for(10s)) {
@@ -119,6 +122,7 @@ class TlsClient {
   fs::path ca_;
   std::optional<Identity> identity_;
   std::string user_name_;
+  std::optional<mqtt::will_options> will_;
 };
 
 // The broker with nbms's generated configuration, in a temp dir.
@@ -127,7 +131,12 @@ class BrokerTlsTest : public ::testing::Test {
   void SetUp() override {
     auto ca = pki::CertificateAuthority::create({"IT CA", "", 3650, now_s()});
     ASSERT_TRUE(ca) << ca.error().message;
-    ca_.emplace(std::move(*ca));
+    provision(std::move(*ca));
+    start();
+  }
+  // Issues every certificate from `ca` and writes the broker's files.
+  void provision(pki::CertificateAuthority ca) {
+    ca_.emplace(std::move(ca));
     write(dir() / "ca.pem", ca_->chain_pem(), 0644);
     auto server = ca_->issue_server({"broker", {"localhost"}, {"127.0.0.1"}}, {30, now_s()});
     ASSERT_TRUE(server) << server.error().message;
@@ -137,7 +146,10 @@ class BrokerTlsTest : public ::testing::Test {
     for (const char* t : {"C1_B1_01", "C1_B1_02"}) things_[t] = issue(t, false);
     write_acl({"C1_B1_01", "C1_B1_02"});
     write_crl();
-    start();
+  }
+  void stop() {
+    broker_.signal(SIGTERM);
+    ASSERT_TRUE(broker_.wait(10s)) << "mosquitto did not stop";
   }
   void TearDown() override {
     if (broker_.running()) {
@@ -412,6 +424,87 @@ TEST_F(BrokerTlsTest, LoopbackListenerIsAnonymousReadOnly) {
   auto m = reader.receive();
   ASSERT_TRUE(m);
   EXPECT_EQ(m->topic + "=" + m->payload, "C1_B1_01/marker=genuine");
+}
+
+// The bundle's last will (`<thing>/disconnect`) is within the thing's rights
+// and is delivered; a will on another thing's topic is accepted at CONNECT by
+// Mosquitto 2.0.11 but dropped by the ACL when it would be sent. A session
+// takeover (a second connection with the same certificate, hence the same
+// client id) ends the first connection and makes the broker send its will.
+TEST_F(BrokerTlsTest, LastWillOnlyOnOwnDisconnectTopic) {
+  std::string error;
+  auto w = watcher();
+  const auto ca = dir() / "ca.pem";
+  TlsClient own(uri(), "C1_B1_01", ca, things_["C1_B1_01"], {},
+                mqtt::will_options(broker::last_will_topic("C1_B1_01"),
+                                   broker::last_will_payload("C1_B1_01"), 1, false));
+  ASSERT_TRUE(own.connect(&error)) << error;
+  TlsClient taker(uri(), "C1_B1_01", ca, things_["C1_B1_01"]);
+  ASSERT_TRUE(taker.connect(&error)) << error;
+  auto will = w->receive();
+  ASSERT_TRUE(will);
+  EXPECT_EQ(will->topic, "C1_B1_01/disconnect");
+  EXPECT_EQ(will->payload, broker::last_will_payload("C1_B1_01"));
+
+  TlsClient forged(uri(), "C1_B1_01", ca, things_["C1_B1_01"], {},
+                   mqtt::will_options(broker::last_will_topic("C1_B1_02"),
+                                      broker::last_will_payload("C1_B1_02"), 1, false));
+  ASSERT_TRUE(forged.connect(&error)) << error;
+  TlsClient taker2(uri(), "C1_B1_01", ca, things_["C1_B1_01"]);
+  ASSERT_TRUE(taker2.connect(&error)) << error;
+  taker2.publish("C1_B1_01/marker", "after");
+  auto next = w->receive();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->topic + "=" + next->payload, "C1_B1_01/marker=after");
+}
+
+// A company CA: nbms gets an intermediate (made here with the openssl tool)
+// and the chain up to the root; the broker trusts the chain, and the CRL of
+// the intermediate is enforced.
+TEST_F(BrokerTlsTest, CompanyIntermediateCa) {
+  stop();
+  auto root = pki::CertificateAuthority::create({"Company Root", "Company", 3650, now_s()});
+  ASSERT_TRUE(root);
+  const auto d = dir() / "company";
+  fs::create_directories(d);
+  write(d / "root.pem", root->cert_pem(), 0644);
+  write(d / "root.key", root->key_pem(), 0600);
+  write(d / "int.ext",
+        "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+        0644);
+  auto req =
+      run_command({"/usr/bin/openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", (d / "int.key").string(), "-out",
+                   (d / "int.csr").string(), "-subj", "/O=Company/CN=nbms issuing CA"},
+                  d / "req.log");
+  ASSERT_EQ(req.exit_code, 0) << req.output;
+  auto sign = run_command(
+      {"/usr/bin/openssl", "x509", "-req", "-in", (d / "int.csr").string(), "-CA",
+       (d / "root.pem").string(), "-CAkey", (d / "root.key").string(), "-CAcreateserial", "-days",
+       "100", "-sha256", "-extfile", (d / "int.ext").string(), "-out", (d / "int.pem").string()},
+      d / "sign.log");
+  ASSERT_EQ(sign.exit_code, 0) << sign.output;
+  // The CA file: the intermediate first, then the root.
+  write(d / "ca.pem", read_text(d / "int.pem") + read_text(d / "root.pem"), 0644);
+  auto company = pki::load_ca({d / "ca.pem", d / "int.key"});
+  ASSERT_TRUE(company) << company.error().message;
+  EXPECT_EQ(company->subject(), "CN=nbms issuing CA,O=Company");
+
+  provision(std::move(*company));
+  start();
+  std::string error;
+  auto w = watcher();
+  auto one = client("C1_B1_01", things_["C1_B1_01"]);
+  ASSERT_TRUE(one->connect(&error)) << error;
+  one->publish("C1_B1_01/x", "via-intermediate");
+  auto m = w->receive();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->payload, "via-intermediate");
+
+  write_crl({{serials_["C1_B1_02"], now_s()}});
+  reload();
+  EXPECT_FALSE(client("C1_B1_02", things_["C1_B1_02"])->connect(&error));
 }
 
 }  // namespace
