@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nbms/core/certificates.hpp"
 #include "nbms/core/error.hpp"
 
 namespace nbms::pki {
@@ -135,6 +136,17 @@ struct CertificateInfo {
   bool is_ca = false;
 };
 Result<CertificateInfo> inspect_certificate(std::string_view cert_pem);
+
+// ---- Bridging to the certificate store ------------------------------------------
+
+// The store record of a certificate just issued to `owner` at `issued_ms`.
+CertificateRecord record_of(const IssuedCertificate& cert, std::int64_t issued_ms);
+
+// The CRL entries for revoked store records. Certificates already past their
+// notAfter at `now_s` are left out (RFC 5280 allows it: an expired certificate
+// is refused anyway), so the CRL does not grow forever.
+std::vector<RevokedSerial> crl_entries(const std::vector<CertificateRecord>& revoked,
+                                       std::int64_t now_s);
 
 // ---- Files ---------------------------------------------------------------------
 

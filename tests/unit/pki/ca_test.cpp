@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "nbms/pki/pki.hpp"
 
@@ -413,6 +415,46 @@ TEST(CaOtherTest, CertificateOfAnotherCaDoesNotVerify) {
   auto issued = b->issue_thing("C1_B1_01", {730, kNow});
   ASSERT_TRUE(issued);
   EXPECT_NE(verify(a->cert_pem(), issued->cert_pem), X509_V_OK);
+}
+
+}  // namespace
+}  // namespace nbms::pki
+
+namespace nbms::pki {
+namespace {
+
+TEST(PkiRecords, IssuedCertificateBecomesAStoreRecord) {
+  IssuedCertificate c{"C1_B1_01", "pem", "", "abc", std::string(64, 'f'), 100, 2000};
+  const auto r = record_of(c, 123'456);
+  EXPECT_EQ(r, (CertificateRecord{"C1_B1_01", "abc", std::string(64, 'f'), 123'456, 2'000'000,
+                                  std::nullopt}));
+}
+
+TEST(PkiRecords, CrlEntriesSkipValidAndExpiredCertificates) {
+  const std::vector<CertificateRecord> records = {
+      {"C1_B1_01", "a1", "", 0, 9'000'000, 5'500},         // revoked, still valid: listed
+      {"C1_B1_01", "a2", "", 0, 9'000'000, std::nullopt},  // not revoked
+      {"C1_B1_02", "b1", "", 0, 1'000'000, 500},           // revoked but expired at now
+  };
+  const auto entries = crl_entries(records, 2'000);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].serial, "a1");
+  EXPECT_EQ(entries[0].revoked_s, 5);
+}
+
+TEST(PkiRecords, CaIsUsableFromManyThreads) {
+  auto ca = CertificateAuthority::create({"Threads", "", 3650, kNow});
+  ASSERT_TRUE(ca);
+  std::vector<std::thread> threads;
+  std::vector<std::string> serials(8);
+  for (std::size_t i = 0; i < serials.size(); ++i) {
+    threads.emplace_back([&, i] {
+      auto c = ca->issue_thing("C1_B1_0" + std::to_string(i), {730, kNow});
+      if (c && verify(ca->cert_pem(), c->cert_pem) == X509_V_OK) serials[i] = c->serial;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& s : serials) EXPECT_FALSE(s.empty());
 }
 
 }  // namespace
