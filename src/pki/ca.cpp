@@ -245,6 +245,9 @@ Result<IssuedCertificate> describe(X509* cert, EVP_PKEY* generated_key) {
   out.fingerprint = fingerprint_of(cert);
   out.not_before_s = seconds_of(X509_get0_notBefore(cert));
   out.not_after_s = seconds_of(X509_get0_notAfter(cert));
+  if (out.serial.empty() || out.fingerprint.empty() || out.not_after_s == 0) {
+    return ossl::fail_ssl(Errc::internal, "cannot read back the certificate just issued");
+  }
   return out;
 }
 
