@@ -426,6 +426,41 @@ TEST_F(BrokerTlsTest, LoopbackListenerIsAnonymousReadOnly) {
   EXPECT_EQ(m->topic + "=" + m->payload, "C1_B1_01/marker=genuine");
 }
 
+// A middleware configured only from its bundle connects and publishes.
+TEST_F(BrokerTlsTest, ThingConnectsWithItsBundle) {
+  auto issued = ca_->issue_thing("C1_B1_03", {30, now_s()});
+  ASSERT_TRUE(issued);
+  write_acl({"C1_B1_01", "C1_B1_02", "C1_B1_03"});
+  reload();
+  auto text = broker::mw_bundle_json(
+      {"C1_B1_03", "127.0.0.1", port_, ca_->chain_pem(), issued->cert_pem, issued->key_pem, 60});
+  ASSERT_TRUE(text) << text.error().message;
+
+  // What a MW would do with the file.
+  const auto b = Json::parse(*text);
+  const auto d = dir() / "mw";
+  fs::create_directories(d);
+  write(d / "ca.pem", b["tls"]["ca_pem"], 0644);
+  write(d / "cert.pem", b["tls"]["cert_pem"], 0644);
+  write(d / "key.pem", b["tls"]["key_pem"], 0600);
+  const std::string mw_uri = "ssl://" + b["mqtt"]["host"].get<std::string>() + ":" +
+                             std::to_string(b["mqtt"]["port"].get<int>());
+  auto w = watcher();
+  TlsClient mw(mw_uri, b["mqtt"]["client_id"], d / "ca.pem",
+               Identity{d / "cert.pem", d / "key.pem"}, {},
+               mqtt::will_options(b["last_will"]["topic"].get<std::string>(),
+                                  b["last_will"]["payload"].get<std::string>(),
+                                  b["last_will"]["qos"].get<int>(), false));
+  std::string error;
+  ASSERT_TRUE(mw.connect(&error)) << error;
+  std::string topic = b["topics"]["publish"];
+  topic.replace(topic.find("<point>"), 7, "periodic_log");
+  mw.publish(topic, "from-bundle");
+  auto m = w->receive();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->topic + "=" + m->payload, "C1_B1_03/periodic_log=from-bundle");
+}
+
 // The bundle's last will (`<thing>/disconnect`) is within the thing's rights
 // and is delivered; a will on another thing's topic is accepted at CONNECT by
 // Mosquitto 2.0.11 but dropped by the ACL when it would be sent. A session
