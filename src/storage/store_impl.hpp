@@ -1,7 +1,8 @@
 #pragma once
 // RocksStore's internals, shared by its translation units (rocks_store.cpp:
 // opening, registry, points, dead letters, maintenance; series.cpp: the
-// periodic history; auth_store.cpp: users, sessions, audit trail). Private to
+// periodic history; auth_store.cpp: users, sessions, audit trail;
+// certificate_store.cpp: issued certificates). Private to
 // src/storage.
 #include "nbms/storage/rocks_store.hpp"
 
@@ -49,12 +50,15 @@ enum Cf : std::size_t {
   kUsers,
   kSessions,
   kAudit,
+  // Issued and revoked client certificates (certificate_store.cpp), added
+  // later in the same backward-compatible way.
+  kCertificates,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default",      "customers", "buildings", "common", "things",         "points",
     "series",       "rows",      "periodic",  "latest", "current_alarms", "alarm_history",
-    "dead_letters", "users",     "sessions",  "audit"};
+    "dead_letters", "users",     "sessions",  "audit",  "certificates"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -180,6 +184,8 @@ struct RocksStore::Impl {
   // a login never waits for an ingest write.
   std::mutex auth_mu;
   std::optional<std::uint64_t> next_audit_seq;  // under auth_mu; loaded on first append
+
+  std::mutex cert_mu;  // serialises certificate read-modify-writes (certificate_store.cpp)
 
   Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
     write_options.sync = o.sync_writes;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "nbms/core/auth.hpp"
+#include "nbms/core/certificates.hpp"
 #include "nbms/core/ports.hpp"
 
 namespace nbms::storage {
@@ -28,7 +29,8 @@ class RocksStore final : public Registry,
                          public SeriesStore,
                          public DeadLetterStore,
                          public UserStore,
-                         public AuditStore {
+                         public AuditStore,
+                         public CertificateStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -84,6 +86,18 @@ class RocksStore final : public Registry,
   // AuditStore (src/storage/auth_store.cpp)
   Result<void> append_audit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> audit(const AuditQuery& query) override;
+
+  // CertificateStore (src/storage/certificate_store.cpp)
+  Result<void> put_certificate(const CertificateRecord& record) override;
+  Result<std::vector<CertificateRecord>> replace_certificate(const CertificateRecord& record,
+                                                             std::int64_t revoked_ms) override;
+  Result<CertificateRecord> certificate(std::string_view serial) override;
+  Result<std::vector<CertificateRecord>> certificates_of(std::string_view thing) override;
+  Result<CertificateRecord> revoke_certificate(std::string_view serial,
+                                               std::int64_t revoked_ms) override;
+  Result<std::vector<CertificateRecord>> revoke_certificates_of(std::string_view thing,
+                                                                std::int64_t revoked_ms) override;
+  Result<std::vector<CertificateRecord>> revoked_certificates() override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new
