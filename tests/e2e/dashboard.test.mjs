@@ -275,7 +275,9 @@ describe('dashboard', () => {
     let received = 0;   // point values that arrived over the WebSocket
     page.on('websocket', (ws) => ws.on('framereceived', (f) => {
       const m = String(f.payload);
-      if (m.includes('"type":"values"')) received += JSON.parse(m).values.length;
+      if (m.includes('"type":"values"')) {
+        for (const u of JSON.parse(m).updates) received += u.values.length;
+      }
     }));
     await login(page, 'manager2', USERS.manager2.password);
     const cards = page.getByTestId('building-card');

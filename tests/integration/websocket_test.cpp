@@ -97,14 +97,18 @@ TEST_F(Realtime, ValuesReachExactlyTheWatchersAndTheMwIsAskedOncePerPoint) {
   publish(topic_of(kThing, "realtime"), realtime_message({{"AV-1", 21.5}, {"AI-1", 19.0}}));
   const auto got_a = a->receive_until([](const Json& m) { return is_type(m, "values"); });
   ASSERT_TRUE(got_a);
-  EXPECT_EQ((*got_a)["thing"], kThing);
+  ASSERT_EQ((*got_a)["updates"].size(), 1u) << got_a->dump();
+  const auto& update_a = (*got_a)["updates"][0];
+  EXPECT_EQ(update_a["thing"], kThing);
   std::map<std::string, double> seen_a;
-  for (const auto& v : (*got_a)["values"]) seen_a[v["point_id"]] = v["value"];
+  for (const auto& v : update_a["values"]) seen_a[v["point_id"]] = v["value"];
   EXPECT_EQ(seen_a, (std::map<std::string, double>{{"AI-1", 19.0}, {"AV-1", 21.5}}));
   const auto got_b = b->receive_until([](const Json& m) { return is_type(m, "values"); });
   ASSERT_TRUE(got_b);
-  ASSERT_EQ((*got_b)["values"].size(), 1u) << got_b->dump();  // b does not watch AI-1
-  EXPECT_EQ((*got_b)["values"][0]["point_id"], "AV-1");
+  ASSERT_EQ((*got_b)["updates"].size(), 1u) << got_b->dump();
+  const auto& values_b = (*got_b)["updates"][0]["values"];
+  ASSERT_EQ(values_b.size(), 1u) << got_b->dump();  // b does not watch AI-1
+  EXPECT_EQ(values_b[0]["point_id"], "AV-1");
 
   // The first browser leaves: only what nobody watches any more is unsubscribed.
   a->close();

@@ -271,8 +271,8 @@ std::string_view text_of(const beast::flat_buffer& b) {
   return {static_cast<const char*>(b.data().data()), b.data().size()};
 }
 
-// Every "value": number of a `values` message (nbmsd writes them with
-// nlohmann::json, so the members look exactly like this).
+// Every "value": number of a `values` message (of all its updates; nbmsd
+// writes the members exactly like this).
 template <class F>
 void for_each_value(std::string_view text, F&& f) {
   constexpr std::string_view kKey = "\"value\":";

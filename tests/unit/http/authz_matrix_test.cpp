@@ -727,7 +727,8 @@ TEST_P(AuthzMatrixWs, Cell) {
   ASSERT_EQ(live.size(), watching ? 1u : 0u);
   if (watching) {
     EXPECT_EQ(live[0]["type"], "values");
-    EXPECT_EQ(live[0]["thing"], thing);
+    ASSERT_EQ(live[0]["updates"].size(), 1u);
+    EXPECT_EQ(live[0]["updates"][0]["thing"], thing);
   }
 }
 

@@ -58,13 +58,34 @@ TEST_F(WsChannelQueue, ASlowReaderGetsTheNewestValueOfEachPointInOneFrame) {
   c->values("T1", 10, {{"AV-1", 1.0}, {"AV-2", 2.0}});
   c->values("T2", 11, {{"AV-1", 5.0}});
   c->values("T1", 12, {{"AV-1", 3.0}});  // replaces AV-1's 1.0, keeps its place
-  auto first = next(*c);
+  auto frame = next(*c);
+  EXPECT_EQ(frame["type"], "values");
+  ASSERT_EQ(frame["updates"].size(), 2u) << frame.dump();
+  const auto& first = frame["updates"][0];  // things in the order they first had values
   EXPECT_EQ(first["thing"], "T1");
   EXPECT_EQ(first["received_ms"], 12);
   EXPECT_EQ(first["values"], (json::array({{{"point_id", "AV-1"}, {"value", 3.0}},
                                            {{"point_id", "AV-2"}, {"value", 2.0}}})));
-  auto second = next(*c);
+  const auto& second = frame["updates"][1];
   EXPECT_EQ(second["thing"], "T2");
+  EXPECT_EQ(second["received_ms"], 11);
+  EXPECT_EQ(second["values"], (json::array({{{"point_id", "AV-1"}, {"value", 5.0}}})));
+  EXPECT_FALSE(c->next_frame());
+
+  // Afterwards a thing starts afresh.
+  c->values("T2", 13, {{"AV-9", 9.5}});
+  frame = next(*c);
+  ASSERT_EQ(frame["updates"].size(), 1u);
+  EXPECT_EQ(frame["updates"][0]["values"], (json::array({{{"point_id", "AV-9"}, {"value", 9.5}}})));
+}
+
+TEST_F(WsChannelQueue, AnswersGoBeforeValues) {
+  auto c = make();
+  next(*c);  // hello
+  c->values("T1", 10, {{"AV-1", 1.0}});
+  c->on_text("not json");
+  EXPECT_EQ(next(*c)["type"], "error");
+  EXPECT_EQ(next(*c)["type"], "values");
   EXPECT_FALSE(c->next_frame());
 }
 

@@ -139,7 +139,10 @@ export class Realtime {
   handle(msg) {
     for (const fn of this.messageListeners) fn(msg);
     if (msg.type === 'values') {
-      for (const fn of this.valueListeners) fn(msg);
+      // One frame carries the pending values of every watched thing.
+      for (const update of msg.updates || []) {
+        for (const fn of this.valueListeners) fn(update);
+      }
     } else if ((msg.type === 'control_result' || msg.type === 'error') && msg.ref && this.pending.has(msg.ref)) {
       const p = this.pending.get(msg.ref);
       this.pending.delete(msg.ref);

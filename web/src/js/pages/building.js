@@ -169,9 +169,9 @@ export async function buildingPage(app, { customer, building }) {
     }
     pending.clear();
   }
-  const offValues = realtime.onValues((msg) => {
-    const ms = msg.received_ms ?? Date.now();
-    for (const v of msg.values || []) queue(v.point_id, v.value, ms);
+  const offValues = realtime.onValues((update) => {
+    const ms = update.received_ms ?? Date.now();
+    for (const v of update.values || []) queue(v.point_id, v.value, ms);
   });
   const ageTimer = setInterval(() => {
     const now = nowNaive();
