@@ -127,6 +127,8 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       ++counters_.control_results;
       break;
     }
+    case protocol::Kind::alarm:
+    case protocol::Kind::disconnect:
     case protocol::Kind::reserved:
       return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
     case protocol::Kind::unknown:
