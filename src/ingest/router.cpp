@@ -127,8 +127,47 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       ++counters_.control_results;
       break;
     }
-    case protocol::Kind::alarm:
-    case protocol::Kind::disconnect:
+    case protocol::Kind::alarm: {
+      if (ports_.alarms == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto event = decoder_.alarm(thing, payload);
+      if (!event) return reject(topic, payload, Reject::malformed, event.error().message);
+      auto applied = ports_.alarms->on_alarm(*event);
+      if (!applied) {
+        // The decoder checked the message; what is left is storage (retry).
+        if (applied.error().code == Errc::invalid_argument) {
+          return reject(topic, payload, Reject::malformed, applied.error().message);
+        }
+        return std::unexpected(applied.error());
+      }
+      ++(*applied == EventResult::applied ? counters_.alarms : counters_.alarms_ignored);
+      break;
+    }
+    case protocol::Kind::disconnect: {
+      if (ports_.alarms == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto event = decoder_.disconnect(thing, payload);
+      if (!event) return reject(topic, payload, Reject::malformed, event.error().message);
+      auto applied = ports_.alarms->on_disconnect(*event);
+      if (!applied) {
+        if (applied.error().code == Errc::invalid_argument) {
+          return reject(topic, payload, Reject::malformed, applied.error().message);
+        }
+        return std::unexpected(applied.error());
+      }
+      if (*applied == EventResult::applied) {
+        ++counters_.disconnects;
+        logger()->info(
+            "{}: {} {}", env.thing,
+            event->device.empty() ? std::string("middleware") : "device " + event->device,
+            event->connected ? "connected" : "disconnected");
+      } else {
+        ++counters_.alarms_ignored;
+      }
+      break;
+    }
     case protocol::Kind::reserved:
       return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
     case protocol::Kind::unknown:
