@@ -3,7 +3,10 @@
 // allows one process), duplicates change nothing, the last will suppresses.
 #include <map>
 
+#include <regex>
+
 #include "integration/fixture.hpp"
+#include "nbms/alarms/service.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::it {
@@ -85,6 +88,69 @@ TEST_F(AlarmIngestTest, PublishedAlarmsAndDisconnectsAreStored) {
   ASSERT_EQ(links->size(), 1u);
   EXPECT_FALSE((*links)[0].connected);
   EXPECT_GT((*links)[0].since_ms, 0);
+}
+
+// The simulator's alarms are well-formed for nbmsd (none rejected), every one
+// is applied, and its burst and chattering point show in the health figures.
+TEST_F(AlarmIngestTest, SimulatorBurstAndChatterShowInHealth) {
+  register_thing();
+  const auto sim = run_command({NBMS_MWSIM_PATH,
+                                "--broker",
+                                broker().uri(),
+                                "--customer",
+                                kCustomer,
+                                "--building",
+                                kBuilding,
+                                "--things",
+                                "1",
+                                "--points",
+                                "40",
+                                "--start",
+                                "202210040900",
+                                "--count",
+                                "2",
+                                "--speed",
+                                "90000",
+                                "--alarms",
+                                "3",
+                                "--alarm-burst",
+                                "30",
+                                "--alarm-chatter",
+                                "3",
+                                "--quiet"},
+                               dir() / "mwsim.log", std::chrono::seconds(60));
+  ASSERT_EQ(sim.exit_code, 0) << sim.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(sim.output, m, std::regex(R"(\((\d+) messages\))"))) << sim.output;
+  const auto alarm_messages = std::stoull(m[1]);
+  ASSERT_GE(alarm_messages, 30u + 12u) << sim.output;
+  // init, connected, timestamp_last, 2 periodic logs, the alarms.
+  ASSERT_TRUE(messages_reach(5 + alarm_messages));
+  EXPECT_EQ(ingest_counter("rejected"), 0u);
+  EXPECT_EQ(ingest_counter("alarms"), alarm_messages);
+  EXPECT_EQ(ingest_counter("alarms_ignored"), 0u);
+  EXPECT_EQ(ingest_counter("disconnects"), 1u);
+  ASSERT_EQ(nbmsd().stop(), 0);
+
+  SystemClock clock;
+  auto opened = storage::RocksStore::open(
+      storage::StoreOptions{.path = (nbmsd().data_dir() / "db").string()}, clock);
+  ASSERT_TRUE(opened) << opened.error().message;
+  alarms::Service service(**opened, clock);
+  const auto now = clock.now_ms();
+  auto health = service.health(kCustomer, kBuilding, now - 3'600'000, now + 60'000);
+  ASSERT_TRUE(health) << health.error().message;
+  EXPECT_GE(health->raises, 30u + 6u);
+  EXPECT_GE(health->floods.size(), 1u) << "30 raises within seconds";
+  ASSERT_FALSE(health->chattering.empty());
+  EXPECT_EQ(health->chattering[0].key.alarm_id, "CHATTER-0");
+  EXPECT_GE(health->chattering[0].peak_per_window, 6u) << "3 per log, 2 logs within seconds";
+  ASSERT_FALSE(health->top.empty());
+  EXPECT_EQ(health->top[0].key.alarm_id, "CHATTER-0");
+  auto links = service.links(kCustomer, kBuilding);
+  ASSERT_TRUE(links);
+  ASSERT_EQ(links->size(), 1u);
+  EXPECT_TRUE((*links)[0].connected);
 }
 
 }  // namespace
