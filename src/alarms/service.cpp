@@ -60,6 +60,41 @@ Result<EventResult> Service::on_disconnect(const DisconnectEvent& event) {
   return out->result;
 }
 
+Result<void> Service::on_periodic_log(const ThingName& thing, int period_minutes) {
+  std::lock_guard live_lock(live_mu_);
+  auto& l = live_[thing.full()];
+  l.thing = thing;
+  l.last_log_ms = clock_.now_ms();
+  l.period_minutes = period_minutes > 0 ? period_minutes : 15;
+  if (l.stale == false) return {};  // the common case: nothing to clear, no I/O
+  std::lock_guard lock(mu_);
+  auto current = store_.current_alarm(AlarmKey{thing, std::string(kStaleAlarmId)});
+  if (!current) return std::unexpected(current.error());
+  auto update = apply_staleness(thing, false, *current, {}, l.last_log_ms);
+  if (auto c = commit(update); !c) return c;
+  l.stale = false;
+  return {};
+}
+
+Result<std::size_t> Service::check_liveness() {
+  std::lock_guard live_lock(live_mu_);
+  const auto now = clock_.now_ms();
+  std::size_t raised = 0;
+  for (auto& [name, l] : live_) {
+    if (l.stale == true || !is_stale(l.last_log_ms, l.period_minutes, now)) continue;
+    std::lock_guard lock(mu_);
+    auto current = store_.current_alarm(AlarmKey{l.thing, std::string(kStaleAlarmId)});
+    if (!current) return std::unexpected(current.error());
+    auto links = store_.links_of(l.thing);
+    if (!links) return std::unexpected(links.error());
+    auto update = apply_staleness(l.thing, true, *current, link_view(*links), now);
+    if (auto c = commit(update); !c) return std::unexpected(c.error());
+    raised += update.history.size();
+    l.stale = true;
+  }
+  return raised;
+}
+
 Result<std::size_t> Service::expire_locked(std::string_view customer, std::string_view building) {
   auto alarms = store_.current_alarms(customer, building);
   if (!alarms) return std::unexpected(alarms.error());

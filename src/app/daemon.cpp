@@ -111,6 +111,7 @@ struct Daemon::Impl {
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<realtime::Hub> hub;
   std::unique_ptr<Ticker> ticker;
+  std::uint64_t ticks = 0;  // on the ticker's thread only
   Activity activity;
   std::unique_ptr<ingest::Router> router;
   std::unique_ptr<ingest::Pipeline> pipeline;
@@ -319,7 +320,15 @@ Result<void> Daemon::start() {
     return std::unexpected(port.error());
   }
   d.port = *port;
-  d.ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [&d] { d.hub->tick(); });
+  d.ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [&d] {
+    d.hub->tick();
+    // Liveness once a minute: `$stale` for a MW without periodic_log for two periods.
+    if (++d.ticks % 60 == 0) {
+      if (auto r = d.alarms->check_liveness(); !r) {
+        logger()->warn("liveness check failed: {}", r.error().message);
+      }
+    }
+  });
   d.bridge->start();
   logger()->info("nbmsd {} ready: {}://{}:{} data {} broker {}", kVersion,
                  cfg.http.tls() ? "https" : "http", cfg.http.host, d.port, cfg.storage.data_dir,
@@ -343,6 +352,7 @@ void Daemon::stop() {
   d.hub.reset();
   d.auth.reset();
   d.bridge.reset();
+  d.alarms.reset();
   d.store.reset();
   logger()->info("nbmsd stopped cleanly");
 }

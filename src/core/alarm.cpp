@@ -153,6 +153,7 @@ std::string disconnect_alarm_id(std::string_view device) {
 }
 
 bool LinkView::suppresses(const Alarm& a) const {
+  if (a.kind == AlarmKind::stale) return thing_down;  // the disconnect alarm says more
   if (a.kind == AlarmKind::disconnect) {
     // The MW's own disconnect alarm stands for the others; a device's one is
     // behind the MW.
@@ -469,6 +470,44 @@ Result<EventOutcome> apply_disconnect(const DisconnectEvent& event,
     out.update.history.push_back(std::move(t));
   }
   return out;
+}
+
+AlarmUpdate apply_staleness(const ThingName& thing, bool stale, const std::optional<Alarm>& current,
+                            const LinkView& links, std::int64_t now_ms) {
+  AlarmUpdate u;
+  const bool active = current && current->active;
+  if (stale == active) return u;
+  if (stale) {
+    Alarm a = current ? *current : Alarm{};
+    a.key = AlarmKey{thing, std::string(kStaleAlarmId)};
+    a.kind = AlarmKind::stale;
+    a.name = "Middleware " + thing.full() + " sends no periodic_log";
+    a.priority = kDisconnectPriority;
+    a.text = "no periodic_log for more than two periods";
+    a.active = true;
+    a.acknowledged = false;
+    a.acknowledged_ms = 0;
+    a.acknowledged_by.clear();
+    a.raised_ms = now_ms;
+    a.updated_ms = now_ms;
+    a.suppressed = links.suppresses(a);
+    u.history.push_back(transition(TransitionKind::raised, a, now_ms));
+    u.put.push_back(std::move(a));
+    return u;
+  }
+  Alarm a = *current;
+  a.active = false;
+  a.text = "periodic_log received again";
+  a.updated_ms = now_ms;
+  auto t = transition(TransitionKind::cleared, a, now_ms);
+  if (a.acknowledged) {
+    t.removed = true;
+    u.erase.push_back(a.key);
+  } else {
+    u.put.push_back(a);
+  }
+  u.history.push_back(std::move(t));
+  return u;
 }
 
 // ---- health ----

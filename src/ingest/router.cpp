@@ -71,6 +71,12 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       if (!log) return reject(topic, payload, Reject::malformed, log.error().message);
       auto stored = ports_.series.append(*log);
       if (!stored) return std::unexpected(stored.error());
+      if (ports_.alarms != nullptr) {
+        // Liveness; a failure retries the log, whose second append is harmless.
+        if (auto live = ports_.alarms->on_periodic_log(thing, log->period_minutes); !live) {
+          return std::unexpected(live.error());
+        }
+      }
       ok.samples = stored->samples;
       counters_.samples += stored->samples;
       counters_.missing += log->missing;

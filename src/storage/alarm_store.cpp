@@ -74,7 +74,9 @@ json alarm_json(const Alarm& a) {
   }
   return json{{"thing", a.key.thing.full()},
               {"alarm_id", a.key.alarm_id},
-              {"kind", a.kind == AlarmKind::disconnect ? "disconnect" : "point"},
+              {"kind", a.kind == AlarmKind::disconnect ? "disconnect"
+                       : a.kind == AlarmKind::stale    ? "stale"
+                                                       : "point"},
               {"point_id", a.point_id},
               {"device", a.device},
               {"name", a.name},
@@ -98,7 +100,16 @@ json alarm_json(const Alarm& a) {
 Alarm alarm_from(const json& j) {
   Alarm a;
   a.key = AlarmKey{thing_from(j.at("thing")), j.at("alarm_id")};
-  a.kind = j.at("kind") == "disconnect" ? AlarmKind::disconnect : AlarmKind::point;
+  const std::string kind = j.at("kind");
+  if (kind == "disconnect") {
+    a.kind = AlarmKind::disconnect;
+  } else if (kind == "stale") {
+    a.kind = AlarmKind::stale;
+  } else if (kind == "point") {
+    a.kind = AlarmKind::point;
+  } else {
+    throw std::runtime_error("unknown alarm kind '" + kind + "'");
+  }
   a.point_id = j.at("point_id");
   a.device = j.at("device");
   a.name = j.at("name");

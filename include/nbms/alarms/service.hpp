@@ -12,6 +12,7 @@
 // customer's alarms) is the caller's: the service trusts the user name given.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,6 +54,13 @@ class Service final : public AlarmSink {
   // AlarmSink (ingest worker).
   Result<EventResult> on_alarm(const AlarmEvent& event) override;
   Result<EventResult> on_disconnect(const DisconnectEvent& event) override;
+  Result<void> on_periodic_log(const ThingName& thing, int period_minutes) override;
+
+  // Liveness: raises the `$stale` alarm of every MW whose newest periodic_log
+  // arrived more than two of its periods ago (call it every minute or so);
+  // how many were raised. A MW is judged from its first periodic_log after
+  // nbmsd started (its MQTT last will covers a MW that died meanwhile).
+  Result<std::size_t> check_liveness();
 
   // The current alarms of a building, unacknowledged first, then by priority
   // (most urgent first), then newest raise first. Shelves that have expired
@@ -93,6 +101,15 @@ class Service final : public AlarmSink {
   PointStore* points_;
   std::mutex mu_;  // serialises every read-modify-write of alarm state
   Listener listener_;
+
+  struct Live {
+    ThingName thing;
+    std::int64_t last_log_ms = 0;
+    int period_minutes = 15;
+    std::optional<bool> stale;  // whether its `$stale` alarm is active; unknown until read
+  };
+  std::mutex live_mu_;                // guards live_; taken before mu_ when both are needed
+  std::map<std::string, Live> live_;  // by full thing name
 };
 
 }  // namespace nbms::alarms

@@ -72,6 +72,7 @@ struct AlarmEvent {
 enum class AlarmKind {
   point,       // raised by the MW
   disconnect,  // raised by nbmsd for a disconnected MW or device
+  stale,       // raised by nbmsd: the MW sent no periodic_log for two periods
 };
 
 // Identity of an alarm: alarm ids are unique per MW (thing), so two MWs of one
@@ -257,6 +258,19 @@ Result<EventOutcome> apply_disconnect(const DisconnectEvent& event,
                                       const std::vector<LinkState>& links_of_thing,
                                       const std::vector<Alarm>& alarms_of_thing,
                                       std::int64_t now_ms);
+
+// ---- liveness ----
+
+// The `$stale` alarm of a MW: connected (as far as MQTT knows) but no
+// periodic_log for more than two of its periods.
+inline constexpr std::string_view kStaleAlarmId = "$stale";
+inline bool is_stale(std::int64_t last_log_ms, int period_minutes, std::int64_t now_ms) {
+  return now_ms - last_log_ms > 2LL * period_minutes * 60'000;
+}
+// Raises (stale) or clears (not stale) the thing's `$stale` alarm; an empty
+// update if it already says so. `current`: the `$stale` alarm if current.
+AlarmUpdate apply_staleness(const ThingName& thing, bool stale, const std::optional<Alarm>& current,
+                            const LinkView& links, std::int64_t now_ms);
 
 // ---- alarm health (ISA-18.2 / EEMUA 191 figures) ----
 

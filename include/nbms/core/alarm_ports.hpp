@@ -53,6 +53,8 @@ class AlarmSink {
   virtual ~AlarmSink() = default;
   virtual Result<EventResult> on_alarm(const AlarmEvent& event) = 0;
   virtual Result<EventResult> on_disconnect(const DisconnectEvent& event) = 0;
+  // A periodic_log of the thing was stored (liveness: clears its `$stale` alarm).
+  virtual Result<void> on_periodic_log(const ThingName& thing, int period_minutes) = 0;
 };
 
 }  // namespace nbms

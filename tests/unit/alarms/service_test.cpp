@@ -187,6 +187,39 @@ TEST_F(ServiceTest, DisconnectsAndLinkHistory) {
   EXPECT_EQ((*h)[1].kind, TransitionKind::cleared);
 }
 
+TEST_F(ServiceTest, LivenessRaisesAndClearsStale) {
+  const ThingName other{"C000003", "B001", "02"};
+  ASSERT_TRUE(service_.on_periodic_log(kThing, 15));
+  ASSERT_TRUE(service_.on_periodic_log(other, 1));
+  const int commits = store_.commits;
+  EXPECT_EQ(*service_.check_liveness(), 0u);
+  clock_.now += 2 * 60'000 + 1;  // two periods of `other`
+  EXPECT_EQ(*service_.check_liveness(), 1u);
+  EXPECT_EQ(*service_.check_liveness(), 0u) << "raised once";
+  EXPECT_EQ(store_.commits, commits + 1);
+  auto l = list();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(l[0].key.thing, other);
+  EXPECT_EQ(l[0].key.alarm_id, "$stale");
+  EXPECT_EQ(l[0].kind, AlarmKind::stale);
+
+  ASSERT_TRUE(service_.on_periodic_log(kThing, 15));  // not stale: no write
+  EXPECT_EQ(store_.commits, commits + 1);
+  ASSERT_TRUE(service_.on_periodic_log(other, 1));
+  l = list();
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(l[0].active) << "cleared by the log, waiting for its acknowledgement";
+
+  // A storage failure is reported (the router retries the log).
+  clock_.now += 3 * 60'000;
+  EXPECT_EQ(*service_.check_liveness(), 1u);
+  store_.fail_commits = true;
+  EXPECT_FALSE(service_.on_periodic_log(other, 1));
+  store_.fail_commits = false;
+  ASSERT_TRUE(service_.on_periodic_log(other, 1));
+  EXPECT_FALSE(list()[0].active);
+}
+
 TEST_F(ServiceTest, Health) {
   for (unsigned i = 0; i < 12; ++i) {
     service_.on_alarm(ev("F" + std::to_string(i), AlarmStatus::raise, i));

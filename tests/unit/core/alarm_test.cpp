@@ -512,6 +512,38 @@ TEST(Disconnects, HistoryRecordsEveryChange) {
                                         TK::cleared}));
 }
 
+TEST(Liveness, StaleAfterTwoPeriods) {
+  EXPECT_FALSE(is_stale(kT0, 15, kT0 + 30 * 60'000));
+  EXPECT_TRUE(is_stale(kT0, 15, kT0 + 30 * 60'000 + 1));
+  EXPECT_FALSE(is_stale(kT0, 1, kT0 + 120'000));
+}
+
+TEST(Liveness, StaleAlarmRaisedClearedAndSuppressed) {
+  Model m;
+  auto u = apply_staleness(kThing, true, std::nullopt, {}, m.now);
+  ASSERT_EQ(u.history.size(), 1u);
+  EXPECT_EQ(u.history[0].kind, TK::raised);
+  m.commit(u);
+  auto s = m.get("$stale");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->kind, AlarmKind::stale);
+  EXPECT_TRUE(s->active);
+  EXPECT_TRUE(apply_staleness(kThing, true, s, {}, m.now).empty()) << "already raised";
+  // The MW is lost as well: its disconnect alarm stands for the stale one.
+  m.disconnect("", false);
+  EXPECT_TRUE(m.get("$stale")->suppressed);
+  EXPECT_FALSE(m.get("$disconnect")->suppressed);
+  m.disconnect("", true, at(1));
+  EXPECT_FALSE(m.get("$stale")->suppressed);
+  // Data again: cleared, and gone once acknowledged.
+  m.commit(apply_staleness(kThing, false, m.get("$stale"), {}, m.now));
+  EXPECT_FALSE(m.get("$stale")->active);
+  EXPECT_TRUE(apply_staleness(kThing, false, m.get("$stale"), {}, m.now).empty());
+  m.ack("$stale");
+  EXPECT_FALSE(m.get("$stale"));
+  EXPECT_TRUE(apply_staleness(kThing, false, std::nullopt, {}, m.now).empty());
+}
+
 // ---- health ----
 
 AlarmTransition raised(std::string id, std::int64_t at_ms) {

@@ -104,6 +104,24 @@ TEST_F(AlarmRoutingTest, MalformedIsRejectedWithItsReason) {
   EXPECT_TRUE(alarms.disconnects.empty());
 }
 
+TEST_F(AlarmRoutingTest, PeriodicLogFeedsLiveness) {
+  auto router = make(&alarms);
+  const char* log =
+      R"({"msg_type":"Periodic_Log","time":"202210040945","point_count":1,"point_0":)"
+      R"({"msg":[{"attr_name":"M_Value","data":1}],"period":5,"point_id":"01.0.AV-1:p"}})";
+  alarms.fail = Error{Errc::unavailable, "disk full"};
+  auto failed = router.handle(topic("periodic_log"), log);
+  ASSERT_FALSE(failed) << "retried by the pipeline";
+  EXPECT_EQ(router.counters().samples, 0u) << "not counted before it is done";
+  alarms.fail.reset();
+  auto out = router.handle(topic("periodic_log"), log);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted);
+  ASSERT_EQ(alarms.logs.size(), 1u);
+  EXPECT_EQ(alarms.logs[0], (std::pair<std::string, int>{kThing, 5}));
+  EXPECT_EQ(router.counters().samples, 1u);
+}
+
 TEST_F(AlarmRoutingTest, WithoutASinkTheyStayReserved) {
   auto router = make(nullptr);
   for (const char* point : {"alarm", "disconnect"}) {

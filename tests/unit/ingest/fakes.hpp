@@ -146,8 +146,14 @@ class FakeAlarms final : public AlarmSink {
     disconnects.push_back(event);
     return result;
   }
+  Result<void> on_periodic_log(const ThingName& thing, int period_minutes) override {
+    if (fail) return std::unexpected(*fail);
+    logs.emplace_back(thing.full(), period_minutes);
+    return {};
+  }
   EventResult result = EventResult::applied;
   std::optional<Error> fail;
+  std::vector<std::pair<std::string, int>> logs;
   std::vector<AlarmEvent> alarms;
   std::vector<DisconnectEvent> disconnects;
 };
