@@ -7,9 +7,9 @@
 // one atomic write, under one mutex, so a MW event and an operator action on
 // the same alarm never overwrite each other.
 //
-// Owns nothing but that mutex and the listener; the store, the point store and
-// the clock outlive it. Thread-safe. Access control (who may act on which
-// customer's alarms) is the caller's: the service trusts the user name given.
+// Owns that mutex, the listener and the liveness table (newest periodic_log per
+// MW, in memory); the store, the point store and the clock outlive it. Thread-safe. Access control
+// (who may act on which customer's alarms) is the caller's: the service trusts the user name given.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,8 +40,12 @@ struct AckResult {
   std::vector<AlarmKey> not_found;  // not in the current set (e.g. returned to normal)
 };
 
-// Called after every commit, on the committing thread, with what was written;
-// must not block (hand off and return). For WebSocket push and notifications.
+// Called after every commit, on the committing thread (ingest worker, HTTP
+// thread or ticker) while the service's mutex is held, with what was written;
+// must not block and must not call back into the service (hand off and
+// return). For WebSocket push and notifications: each history transition
+// carries the alarm as it is now; notify on `raised` transitions whose alarm is
+// not `suppressed` (and not shelved at that time).
 using Listener = std::function<void(const AlarmUpdate&)>;
 
 class Service final : public AlarmSink {
