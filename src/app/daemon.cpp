@@ -16,6 +16,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "nbms/alarms/service.hpp"
 #include "nbms/auth/service.hpp"
 #include "nbms/http/server.hpp"
 #include "nbms/ingest/pipeline.hpp"
@@ -105,16 +106,34 @@ struct Daemon::Impl {
   SystemClock clock;
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::unique_ptr<storage::RocksStore> store;
+  std::unique_ptr<alarms::Service> alarms;
   std::unique_ptr<mqtt::Bridge> bridge;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<realtime::Hub> hub;
   std::unique_ptr<Ticker> ticker;
+  std::uint64_t ticks = 0;  // on the ticker's thread only
   Activity activity;
   std::unique_ptr<ingest::Router> router;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<http::Server> server;
   std::uint16_t port = 0;
   bool stopped = false;
+
+  // Records the shelves that expired, in every building (maintenance: the
+  // console shows an expired shelve as unshelved at once anyway).
+  void expire_shelves() {
+    auto customers = store->customers();
+    if (!customers) return;
+    for (const auto& c : *customers) {
+      auto buildings = store->buildings(c.id);
+      if (!buildings) continue;
+      for (const auto& b : *buildings) {
+        if (auto n = alarms->expire_shelves(c.id, b.id); !n) {
+          logger()->warn("expiring shelves of {}/{} failed: {}", c.id, b.id, n.error().message);
+        }
+      }
+    }
+  }
 
   // Remembers that a registered thing sent something (for the overview).
   void note_activity(std::string_view topic) {
@@ -186,6 +205,9 @@ struct Daemon::Impl {
           {"missing_values", c.missing.load()},
           {"realtime", c.realtime.load()},
           {"control_results", c.control_results.load()},
+          {"alarms", c.alarms.load()},
+          {"disconnects", c.disconnects.load()},
+          {"alarms_ignored", c.alarms_ignored.load()},
           {"queued", pipeline->queued()},
           {"rejected_by_reason", reasons}}},
         {"realtime",
@@ -263,16 +285,19 @@ Result<void> Daemon::start() {
   hub_options.control_timeout_ms = std::int64_t{cfg.realtime.control_timeout_s} * 1000;
   d.hub = std::make_unique<realtime::Hub>(*d.bridge, d.clock, hub_options);
 
+  d.alarms = std::make_unique<alarms::Service>(*d.store, d.clock, d.store.get());
+  ingest::Router::Ports ports{*d.store,  *d.store, *d.store,   *d.store,
+                              *d.bridge, d.clock,  d.hub.get()};
+  ports.alarms = d.alarms.get();
   d.router =
-      std::make_unique<ingest::Router>(ingest::Router::Ports{*d.store, *d.store, *d.store, *d.store,
-                                                             *d.bridge, d.clock, d.hub.get()},
-                                       ingest::RouterOptions{cfg.mqtt.max_message_bytes});
+      std::make_unique<ingest::Router>(ports, ingest::RouterOptions{cfg.mqtt.max_message_bytes});
   ingest::PipelineOptions po;
   po.capacity = cfg.mqtt.queue_capacity;
   d.pipeline = std::make_unique<ingest::Pipeline>(*d.router, po, [&d] {
     if (auto sealed = d.store->seal(); !sealed) {
       logger()->warn("sealing late rows failed: {}", sealed.error().message);
     }
+    d.expire_shelves();
   });
 
   http::ServerOptions ho;
@@ -295,7 +320,15 @@ Result<void> Daemon::start() {
     return std::unexpected(port.error());
   }
   d.port = *port;
-  d.ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [&d] { d.hub->tick(); });
+  d.ticker = std::make_unique<Ticker>(std::chrono::seconds(1), [&d] {
+    d.hub->tick();
+    // Liveness once a minute: `$stale` for a MW without periodic_log for two periods.
+    if (++d.ticks % 60 == 0) {
+      if (auto r = d.alarms->check_liveness(); !r) {
+        logger()->warn("liveness check failed: {}", r.error().message);
+      }
+    }
+  });
   d.bridge->start();
   logger()->info("nbmsd {} ready: {}://{}:{} data {} broker {}", kVersion,
                  cfg.http.tls() ? "https" : "http", cfg.http.host, d.port, cfg.storage.data_dir,
@@ -319,6 +352,7 @@ void Daemon::stop() {
   d.hub.reset();
   d.auth.reset();
   d.bridge.reset();
+  d.alarms.reset();
   d.store.reset();
   logger()->info("nbmsd stopped cleanly");
 }

@@ -71,6 +71,12 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       if (!log) return reject(topic, payload, Reject::malformed, log.error().message);
       auto stored = ports_.series.append(*log);
       if (!stored) return std::unexpected(stored.error());
+      if (ports_.alarms != nullptr) {
+        // Liveness; a failure retries the log, whose second append is harmless.
+        if (auto live = ports_.alarms->on_periodic_log(thing, log->period_minutes); !live) {
+          return std::unexpected(live.error());
+        }
+      }
       ok.samples = stored->samples;
       counters_.samples += stored->samples;
       counters_.missing += log->missing;
@@ -125,6 +131,47 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       if (!result) return reject(topic, payload, Reject::malformed, result.error().message);
       ports_.live->on_control_result(*result);
       ++counters_.control_results;
+      break;
+    }
+    case protocol::Kind::alarm: {
+      if (ports_.alarms == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto event = decoder_.alarm(thing, payload);
+      if (!event) return reject(topic, payload, Reject::malformed, event.error().message);
+      auto applied = ports_.alarms->on_alarm(*event);
+      if (!applied) {
+        // The decoder checked the message; what is left is storage (retry).
+        if (applied.error().code == Errc::invalid_argument) {
+          return reject(topic, payload, Reject::malformed, applied.error().message);
+        }
+        return std::unexpected(applied.error());
+      }
+      ++(*applied == EventResult::applied ? counters_.alarms : counters_.alarms_ignored);
+      break;
+    }
+    case protocol::Kind::disconnect: {
+      if (ports_.alarms == nullptr) {
+        return reject(topic, payload, Reject::reserved, env.point + " is not handled yet");
+      }
+      auto event = decoder_.disconnect(thing, payload);
+      if (!event) return reject(topic, payload, Reject::malformed, event.error().message);
+      auto applied = ports_.alarms->on_disconnect(*event);
+      if (!applied) {
+        if (applied.error().code == Errc::invalid_argument) {
+          return reject(topic, payload, Reject::malformed, applied.error().message);
+        }
+        return std::unexpected(applied.error());
+      }
+      if (*applied == EventResult::applied) {
+        ++counters_.disconnects;
+        logger()->info(
+            "{}: {} {}", env.thing,
+            event->device.empty() ? std::string("middleware") : "device " + event->device,
+            event->connected ? "connected" : "disconnected");
+      } else {
+        ++counters_.alarms_ignored;
+      }
       break;
     }
     case protocol::Kind::reserved:

@@ -275,7 +275,9 @@ Kind kind_of(std::string_view point) {
   if (point == "timestamp_last") return Kind::timestamp_last;
   if (point == "realtime") return Kind::realtime;
   if (point == "control_result") return Kind::control_result;
-  if (point == "alarm" || point == "disconnect" || point == "schedule" || point == "calendar") {
+  if (point == "alarm") return Kind::alarm;
+  if (point == "disconnect") return Kind::disconnect;
+  if (point == "schedule" || point == "calendar") {
     return Kind::reserved;
   }
   return Kind::unknown;
@@ -544,6 +546,142 @@ Result<ControlResult> Decoder::control_result(const ThingName& thing, std::strin
   auto message = get_string(*root, Where{}, "message", 500, false);
   if (!message) return std::unexpected(message.error());
   out.message = std::string(*message);
+  return out;
+}
+
+namespace {
+
+// The alarm/disconnect `time` (seconds, or minutes as elsewhere) and `seq`.
+Result<EventStamp> get_stamp(dom::object root) {
+  auto text = get_string(root, Where{}, "time", 64, true);
+  if (!text) return std::unexpected(text.error());
+  std::uint32_t seq = 0;
+  if (dom::element e; root["seq"].get(e) == simdjson::SUCCESS) {
+    auto v = get_int(root, Where{}, "seq", 0, 0xFFFFFFFFLL);
+    if (!v) return std::unexpected(v.error());
+    seq = static_cast<std::uint32_t>(*v);
+  }
+  auto stamp = EventStamp::parse(*text, seq);
+  if (!stamp) return fail(Errc::malformed, "time: " + stamp.error().message);
+  return stamp;
+}
+
+// An optional device name; empty when absent.
+Result<std::string_view> get_device(dom::object root) {
+  auto device = get_string(root, Where{}, "device", 1024, false);
+  if (!device) return device;
+  if (!device->empty()) {
+    if (auto ok = validate_device(*device); !ok) {
+      return fail(Errc::malformed, "device: " + ok.error().message);
+    }
+  }
+  return device;
+}
+
+constexpr std::string_view kEventStates[] = {"normal",     "fault",     "offnormal",
+                                             "high_limit", "low_limit", "life_safety_alarm"};
+
+}  // namespace
+
+Result<AlarmEvent> Decoder::alarm(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Alarm");
+  if (!root) return std::unexpected(root.error());
+  AlarmEvent out;
+  out.thing = thing;
+
+  auto id = get_string(*root, Where{}, "alarm_id", 1024, true);
+  if (!id) return std::unexpected(id.error());
+  if (auto ok = validate_alarm_id(*id); !ok) {
+    return fail(Errc::malformed, "alarm_id: " + ok.error().message);
+  }
+  out.alarm_id = std::string(*id);
+
+  auto status = get_string(*root, Where{}, "status", 64, true);
+  if (!status) return std::unexpected(status.error());
+  if (*status == "raise") {
+    out.status = AlarmStatus::raise;
+  } else if (*status == "update") {
+    out.status = AlarmStatus::update;
+  } else if (*status == "clear") {
+    out.status = AlarmStatus::clear;
+  } else {
+    return fail(Errc::malformed, "status: must be 'raise', 'update' or 'clear'");
+  }
+  const bool details_required = out.status != AlarmStatus::clear;
+
+  auto stamp = get_stamp(*root);
+  if (!stamp) return std::unexpected(stamp.error());
+  out.stamp = *stamp;
+
+  auto point_id = get_string(*root, Where{}, "point_id", 1024, false);
+  if (!point_id) return std::unexpected(point_id.error());
+  if (!point_id->empty()) {
+    if (auto ok = validate_point_id(*point_id); !ok) {
+      return fail(Errc::malformed, "point_id: " + ok.error().message);
+    }
+  }
+  out.point_id = std::string(*point_id);
+
+  auto device = get_device(*root);
+  if (!device) return std::unexpected(device.error());
+  out.device = std::string(*device);
+
+  auto name = get_string(*root, Where{}, "name", 200, details_required);
+  if (!name) return std::unexpected(name.error());
+  if (details_required && name->empty()) return fail(Errc::malformed, "name: must not be empty");
+  out.name = std::string(*name);
+
+  if (dom::element e; (*root)["priority"].get(e) == simdjson::SUCCESS || details_required) {
+    auto priority = get_int(*root, Where{}, "priority", 0, 255);
+    if (!priority) return std::unexpected(priority.error());
+    out.priority = static_cast<int>(*priority);
+  }
+
+  auto state = get_string(*root, Where{}, "event_state", 64, false);
+  if (!state) return std::unexpected(state.error());
+  if (!state->empty() && std::find(std::begin(kEventStates), std::end(kEventStates), *state) ==
+                             std::end(kEventStates)) {
+    return fail(Errc::malformed,
+                "event_state: must be one of normal, fault, offnormal, high_limit, low_limit, "
+                "life_safety_alarm");
+  }
+  out.event_state = std::string(*state);
+
+  auto text = get_string(*root, Where{}, "text", 1000, false);
+  if (!text) return std::unexpected(text.error());
+  out.text = std::string(*text);
+  return out;
+}
+
+Result<DisconnectEvent> Decoder::disconnect(const ThingName& thing, std::string_view payload) {
+  auto root = impl_->root(payload, "Disconnect");
+  if (!root) return std::unexpected(root.error());
+  DisconnectEvent out;
+  out.thing = thing;
+
+  auto device = get_device(*root);
+  if (!device) return std::unexpected(device.error());
+  out.device = std::string(*device);
+
+  auto status = get_string(*root, Where{}, "status", 64, true);
+  if (!status) return std::unexpected(status.error());
+  if (*status == "connected") {
+    out.connected = true;
+  } else if (*status != "disconnected") {
+    return fail(Errc::malformed, "status: must be 'disconnected' or 'connected'");
+  }
+
+  if (dom::element e; (*root)["time"].get(e) == simdjson::SUCCESS) {
+    auto stamp = get_stamp(*root);
+    if (!stamp) return std::unexpected(stamp.error());
+    out.stamp = *stamp;
+  } else if (dom::element q; (*root)["seq"].get(q) == simdjson::SUCCESS) {
+    return fail(Errc::malformed, "seq: given without time");
+  }
+
+  auto text = get_string(*root, Where{}, "text", 500, false);
+  if (!text) return std::unexpected(text.error());
+  out.text = std::string(*text);
   return out;
 }
 

@@ -53,12 +53,16 @@ enum Cf : std::size_t {
   // Issued and revoked client certificates (certificate_store.cpp), added
   // later in the same backward-compatible way.
   kCertificates,
+  // Alarms (alarm_store.cpp), added with the same rule: the newest MW stamp
+  // per alarm id, and the connection state of MWs and devices.
+  kAlarmMarks,
+  kLinks,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default",      "customers", "buildings", "common", "things",         "points",
     "series",       "rows",      "periodic",  "latest", "current_alarms", "alarm_history",
-    "dead_letters", "users",     "sessions",  "audit",  "certificates"};
+    "dead_letters", "users",     "sessions",  "audit",  "certificates", "alarm_marks", "links"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -186,6 +190,9 @@ struct RocksStore::Impl {
   std::optional<std::uint64_t> next_audit_seq;  // under auth_mu; loaded on first append
 
   std::mutex cert_mu;  // serialises certificate read-modify-writes (certificate_store.cpp)
+  // Alarm commits (alarm_store.cpp) have their own writer lock too.
+  std::mutex alarm_mu;
+  std::optional<std::uint64_t> next_alarm_seq;  // under alarm_mu; loaded on first commit
 
   Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
     write_options.sync = o.sync_writes;

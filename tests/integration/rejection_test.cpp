@@ -35,9 +35,11 @@ TEST_F(NbmsTest, GarbageIsDeadLettered) {
       {log_topic, count_mismatch.dump(), "malformed: ", "point_count"},
       {log_topic, log_message("202302301200", {{kPoint, 1}}).dump(), "malformed: ", "202302301200"},
       {topic_of(kThing, "foo"), good_log, "unknown_type: ", "foo"},
+      {topic_of(kThing, "schedule"), R"({"msg_type":"Schedule","time":"202210041000"})",
+       "reserved: ", "schedule"},
       {topic_of(kThing, "alarm"),
        R"({"msg_type":"Alarm","alarm_id":"a1","point_id":"01.0.AV-101:01_Elec","status":"raise"})",
-       "reserved: ", "alarm"},
+       "malformed: ", "time: missing"},
       {"C000003_B001_99/periodic_log", good_log, "unregistered: ", "C000003_B001_99"},
       {"not-a-thing/periodic_log", good_log, "unregistered: ", ""},
       {std::string("$aws/rules/Rule_C000003_B001_02/") + kThing + "/periodic_log", good_log,
@@ -65,7 +67,7 @@ TEST_F(NbmsTest, GarbageIsDeadLettered) {
   const Json health = nbmsd().health();
   EXPECT_EQ(health["ingest"]["rejected"], garbage.size()) << health.dump();
   const Json& by_reason = health["ingest"]["rejected_by_reason"];
-  EXPECT_EQ(by_reason["malformed"], 4) << health.dump();
+  EXPECT_EQ(by_reason["malformed"], 5) << health.dump();
   EXPECT_EQ(by_reason["unknown_type"], 1) << health.dump();
   EXPECT_EQ(by_reason["reserved"], 1) << health.dump();
   EXPECT_EQ(by_reason["unregistered"], 2) << health.dump();
@@ -100,8 +102,8 @@ TEST_F(NbmsTest, GarbageIsDeadLettered) {
   // docs/mw-protocol.md: reserved types are rejected with the reason
   // `reserved: <point> is not handled yet`.
   for (const auto& l : letters) {
-    if (l.value("topic", "") == topic_of(kThing, "alarm")) {
-      EXPECT_EQ(l.value("reason", ""), "reserved: alarm is not handled yet");
+    if (l.value("topic", "") == topic_of(kThing, "schedule")) {
+      EXPECT_EQ(l.value("reason", ""), "reserved: schedule is not handled yet");
     }
   }
 }

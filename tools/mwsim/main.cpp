@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "alarms.hpp"
 #include "model.hpp"
 #include "nbms/core/ids.hpp"
 #include "publisher.hpp"
@@ -65,6 +66,16 @@ Options:
   --max-backfill N       at most N backfilled logs per thing (default 2976 = 31 days)
   --realtime-interval-ms N
                          send each subscribed point at least every N ms (default 1000)
+  --alarms X             alarms: on average X raises per thing per log (random
+                         points, priorities mostly low); about half of the
+                         active alarms clear at each log (default 0: no alarms)
+  --alarm-burst N        a flood: N raises per thing at once when the live phase
+                         starts (alarm ids BURST-<n>), cleared at the next log
+  --alarm-chatter N      a chattering point: alarm CHATTER-0 of each thing is
+                         raised and cleared N times within one second at every
+                         log (N >= 3 counts as chattering in nbmsd's health figures)
+                         Any alarm option also sends a `disconnect` "connected"
+                         message per thing at start, as a MW does after connecting.
   --legacy-topic         publish on $aws/rules/Rule_<thing>/<thing>/<point>
   --client-id ID         MQTT client id (default nbms-mwsim-<customer>_<building>-<pid>)
   --quiet                print only errors and the final summary
@@ -85,6 +96,7 @@ struct Options {
   long long max_backfill = 2976;
   long long realtime_interval_ms = 1000;
   bool legacy = false;
+  AlarmSimOptions alarms;
   std::string client_id;
   bool quiet = false;
 };
@@ -145,6 +157,12 @@ Options parse_args(int argc, char** argv) {
       o.max_backfill = parse_number<long long>(arg, value());
     } else if (arg == "--realtime-interval-ms") {
       o.realtime_interval_ms = parse_number<long long>(arg, value());
+    } else if (arg == "--alarms") {
+      o.alarms.per_period = parse_number<double>(arg, value());
+    } else if (arg == "--alarm-burst") {
+      o.alarms.burst = parse_number<std::size_t>(arg, value());
+    } else if (arg == "--alarm-chatter") {
+      o.alarms.chatter = parse_number<int>(arg, value());
     } else if (arg == "--legacy-topic") {
       o.legacy = true;
     } else if (arg == "--client-id") {
@@ -165,6 +183,10 @@ Options parse_args(int argc, char** argv) {
   if (o.realtime_interval_ms < 50 || o.realtime_interval_ms > 600'000) {
     die("--realtime-interval-ms must be 50..600000");
   }
+  if (!(o.alarms.per_period >= 0) || o.alarms.per_period > 1000) die("--alarms must be 0..1000");
+  if (o.alarms.burst > 100000) die("--alarm-burst must be 0..100000");
+  if (o.alarms.chatter < 0 || o.alarms.chatter > 100) die("--alarm-chatter must be 0..100");
+  o.alarms.seed = o.sim.seed;
   if (o.client_id.empty()) {
     o.client_id = std::string(kProgram) + "-" + o.sim.customer + "_" + o.sim.building + "-" +
                   std::to_string(getpid());
@@ -196,6 +218,10 @@ class Simulator {
     // After things_ is final: each session keeps a reference to its thing.
     sessions_.reserve(things_.size());
     for (auto& t : things_) sessions_.emplace_back(t, o_.realtime_interval_ms);
+    if (alarms_on()) {
+      alarms_.reserve(things_.size());
+      for (const auto& t : things_) alarms_.emplace_back(t, o_.alarms);
+    }
   }
 
   int run(LocalMinute start, double sim_origin) {
@@ -223,6 +249,19 @@ class Simulator {
  private:
   std::string topic(const SimThing& t, std::string_view point) const {
     return topic_for(t.name(), point, o_.legacy);
+  }
+
+  bool alarms_on() const {
+    return o_.alarms.per_period > 0 || o_.alarms.burst > 0 || o_.alarms.chatter > 0;
+  }
+
+  // Publishes the alarm messages of thing `i`; false if publishing failed.
+  bool publish_alarms(std::size_t i, std::vector<std::string> messages) {
+    for (auto& m : messages) {
+      if (!publisher_.publish(topic(things_[i], "alarm"), std::move(m))) return false;
+      ++alarms_sent_;
+    }
+    return true;
   }
 
   void subscribe_all() {
@@ -345,6 +384,14 @@ class Simulator {
 
   void announce(LocalMinute start) {
     for (const auto& t : things_) publisher_.publish(topic(t, "init"), t.init(start));
+    if (alarms_on()) {
+      // What a MW sends after each connect (its last will says the opposite).
+      for (const auto& t : things_) {
+        publisher_.publish(topic(t, "disconnect"),
+                           R"({"msg_type":"Disconnect","status":"connected","time":")" +
+                               start.to_string() + "00\"}");
+      }
+    }
     const auto tag = std::to_string(getpid()) + "-" + std::to_string(std::time(nullptr));
     for (std::size_t i = 0; i < things_.size(); ++i) {
       request_ids_[i] = things_[i].name() + "-" + tag;
@@ -428,6 +475,10 @@ class Simulator {
           return;
         }
         ++live_[i];
+        if (!alarms_.empty()) {
+          if (k == 0 && !publish_alarms(i, alarms_[i].burst(t))) return;
+          if (!publish_alarms(i, alarms_[i].period(t))) return;
+        }
       }
       if (!o_.quiet) {
         std::printf("%s: %s periodic_log x%zu\n", kProgram, t.to_iso().c_str(), things_.size());
@@ -446,6 +497,15 @@ class Simulator {
     line += "; " + std::to_string(publisher_.acknowledged()) + " of " +
             std::to_string(publisher_.published()) + " messages acknowledged";
     if (publisher_.failed() > 0) line += ", " + std::to_string(publisher_.failed()) + " failed";
+    if (!alarms_.empty()) {
+      std::uint64_t raised = 0, cleared = 0;
+      for (const auto& a : alarms_) {
+        raised += a.raised();
+        cleared += a.cleared();
+      }
+      line += "; alarms " + std::to_string(raised) + " raised, " + std::to_string(cleared) +
+              " cleared (" + std::to_string(alarms_sent_) + " messages)";
+    }
     if (realtime_sent_ > 0 || controls_ > 0) {
       line += "; " + std::to_string(realtime_sent_) + " realtime message(s), " +
               std::to_string(controls_) + " control(s) answered";
@@ -463,6 +523,8 @@ class Simulator {
   std::vector<std::size_t> live_;
   std::vector<std::size_t> backfilled_;
   std::vector<LiveSession> sessions_;  // one per thing, same order
+  std::vector<AlarmSim> alarms_;       // one per thing when alarms are on
+  std::uint64_t alarms_sent_ = 0;
   double sim_start_ = 0;
   double sim_origin_ = 0;
   Clock::time_point wall_origin_{};

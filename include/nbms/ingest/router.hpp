@@ -1,7 +1,8 @@
 #pragma once
 // The router: takes one MQTT message (topic + payload), decides what it is and
 // hands it to its handler (init, delete, periodic_log, timestamp_last; realtime and
-// control_result go to the live sink, not to storage). A message
+// control_result go to the live sink, not to storage; alarm and disconnect to
+// the alarm sink, which stores them before it returns). A message
 // it cannot take is rejected with a reason, counted, logged (rate-limited) and
 // kept as a dead letter. Runs on the ingest pipeline's thread only (it owns a
 // Decoder); its counters may be read from any thread.
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "nbms/core/alarm_ports.hpp"
 #include "nbms/core/ports.hpp"
 #include "nbms/protocol/codec.hpp"
 
@@ -35,6 +37,11 @@ struct Counters {
   std::atomic<std::uint64_t> missing{0};          // periodic entries without a value (null data)
   std::atomic<std::uint64_t> realtime{0};         // realtime messages handed to the live sink
   std::atomic<std::uint64_t> control_results{0};  // control results handed to the live sink
+  std::atomic<std::uint64_t> alarms{0};           // alarm messages applied (state changed)
+  std::atomic<std::uint64_t> disconnects{0};      // disconnect messages applied
+  // Alarm/disconnect messages accepted but changing nothing: duplicate or
+  // out-of-order (stale) deliveries, clears of alarms not current.
+  std::atomic<std::uint64_t> alarms_ignored{0};
   std::atomic<std::uint64_t> rejected{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Reject::kCount)> by_reason{};
 };
@@ -62,6 +69,9 @@ class Router {
     // Where realtime values and control results go (the realtime hub). Without
     // one they are rejected as reserved, as before the hub existed.
     LiveSink* live = nullptr;
+    // Where alarm and disconnect messages go (the alarm service). Without one
+    // they are rejected as reserved.
+    AlarmSink* alarms = nullptr;
   };
 
   Router(Ports ports, RouterOptions options);

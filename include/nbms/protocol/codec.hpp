@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nbms/core/alarm.hpp"
 #include "nbms/core/error.hpp"
 #include "nbms/core/model.hpp"
 #include "nbms/core/ports.hpp"
@@ -32,7 +33,9 @@ enum class Kind {
   timestamp_last,
   realtime,        // values of subscribed points, streamed (not stored)
   control_result,  // the MW's answer to a Control
-  // Reserved names whose handling comes later: alarm, disconnect, schedule, calendar.
+  alarm,           // alarm raise / update / clear
+  disconnect,      // a MW or a device behind it lost / back (also the MW's last will)
+  // Reserved names whose handling comes later: schedule, calendar.
   reserved,
   unknown,
 };
@@ -72,6 +75,9 @@ class Decoder {
   // received_ms is left 0: the caller stamps it with its clock.
   Result<RealtimeUpdate> realtime(const ThingName& thing, std::string_view payload);
   Result<ControlResult> control_result(const ThingName& thing, std::string_view payload);
+  Result<AlarmEvent> alarm(const ThingName& thing, std::string_view payload);
+  // The stamp is absent when the message has no `time` (the MQTT last will).
+  Result<DisconnectEvent> disconnect(const ThingName& thing, std::string_view payload);
 
  private:
   struct Impl;

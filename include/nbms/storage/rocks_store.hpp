@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "nbms/core/alarm_ports.hpp"
 #include "nbms/core/auth.hpp"
 #include "nbms/core/certificates.hpp"
 #include "nbms/core/ports.hpp"
@@ -30,7 +31,8 @@ class RocksStore final : public Registry,
                          public DeadLetterStore,
                          public UserStore,
                          public AuditStore,
-                         public CertificateStore {
+                         public CertificateStore,
+                         public AlarmStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -98,6 +100,21 @@ class RocksStore final : public Registry,
   Result<std::vector<CertificateRecord>> revoke_certificates_of(std::string_view thing,
                                                                 std::int64_t revoked_ms) override;
   Result<std::vector<CertificateRecord>> revoked_certificates() override;
+
+  // AlarmStore (src/storage/alarm_store.cpp)
+  Result<std::vector<Alarm>> current_alarms(std::string_view customer,
+                                            std::string_view building) override;
+  Result<std::vector<Alarm>> current_alarms_of(const ThingName& thing) override;
+  Result<std::optional<Alarm>> current_alarm(const AlarmKey& key) override;
+  Result<std::optional<EventStamp>> alarm_mark(const AlarmKey& key) override;
+  Result<std::vector<AlarmTransition>> alarm_history(const AlarmHistoryQuery& query) override;
+  Result<std::vector<LinkState>> links(std::string_view customer,
+                                       std::string_view building) override;
+  Result<std::vector<LinkState>> links_of(const ThingName& thing) override;
+  Result<void> commit(const AlarmUpdate& update) override;
+  // Drops the alarm history of one building for one month (YYYYMM, UTC).
+  Result<void> drop_alarm_month(std::string_view customer, std::string_view building,
+                                std::uint32_t yyyymm);
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "nbms/core/alarm_ports.hpp"
 #include "nbms/core/ports.hpp"
 
 namespace nbms::testing {
@@ -129,6 +130,32 @@ class FakeLive final : public LiveSink {
   void on_control_result(const ControlResult& result) override { results.push_back(result); }
   std::vector<RealtimeUpdate> realtime;
   std::vector<ControlResult> results;
+};
+
+// Records what the router hands to the alarm service; answers `result`, or
+// fails with `error` (a storage failure) while `fail` is set.
+class FakeAlarms final : public AlarmSink {
+ public:
+  Result<EventResult> on_alarm(const AlarmEvent& event) override {
+    if (fail) return std::unexpected(*fail);
+    alarms.push_back(event);
+    return result;
+  }
+  Result<EventResult> on_disconnect(const DisconnectEvent& event) override {
+    if (fail) return std::unexpected(*fail);
+    disconnects.push_back(event);
+    return result;
+  }
+  Result<void> on_periodic_log(const ThingName& thing, int period_minutes) override {
+    if (fail) return std::unexpected(*fail);
+    logs.emplace_back(thing.full(), period_minutes);
+    return {};
+  }
+  EventResult result = EventResult::applied;
+  std::optional<Error> fail;
+  std::vector<std::pair<std::string, int>> logs;
+  std::vector<AlarmEvent> alarms;
+  std::vector<DisconnectEvent> disconnects;
 };
 
 }  // namespace nbms::testing

@@ -69,7 +69,9 @@ TEST(Kind, ByPointName) {
   EXPECT_EQ(kind_of("timestamp_last"), Kind::timestamp_last);
   EXPECT_EQ(kind_of("realtime"), Kind::realtime);
   EXPECT_EQ(kind_of("control_result"), Kind::control_result);
-  for (const char* r : {"alarm", "disconnect", "schedule", "calendar"}) {
+  EXPECT_EQ(kind_of("alarm"), Kind::alarm);
+  EXPECT_EQ(kind_of("disconnect"), Kind::disconnect);
+  for (const char* r : {"schedule", "calendar"}) {
     EXPECT_EQ(kind_of(r), Kind::reserved) << r;
   }
   EXPECT_EQ(kind_of("Periodic_Log"), Kind::unknown);

@@ -1,0 +1,68 @@
+#pragma once
+// Simulated alarms of one MW (docs/mw-protocol.md, `alarm`): a steady trickle
+// of raises and clears on random points, a burst (flood) of raises, and a
+// chattering point. Pure: the caller gives the simulated time and publishes the
+// payloads on `<thing>/alarm`. Owned and used by the simulator's main thread.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mwsim/model.hpp"
+#include "nbms/core/alarm.hpp"
+
+namespace nbms::mwsim {
+
+struct AlarmSimOptions {
+  double per_period = 0;  // average raises per thing per 15-minute log (0: none)
+  std::size_t burst = 0;  // raises in one burst when the live phase starts (0: none)
+  int chatter = 0;        // raise/clear cycles of one chattering point per log (0: none)
+  std::uint64_t seed = 42;
+};
+
+// `Alarm` payload. `status` is raise, update or clear; name, point and
+// priority are written unless it is a clear.
+std::string alarm_message(std::string_view alarm_id, std::string_view status, EventStamp stamp,
+                          std::string_view point_id, std::string_view name, int priority,
+                          std::string_view text);
+
+class AlarmSim {
+ public:
+  AlarmSim(const SimThing& thing, AlarmSimOptions options);
+
+  // One log period at `time`: clears about half of the active alarms, raises
+  // about `per_period` new ones, and (with `chatter`) cycles the chattering point.
+  std::vector<std::string> period(LocalMinute time);
+  // `burst` raises at `time` on distinct points (alarm ids `BURST-<n>`), cleared
+  // again by the next period().
+  std::vector<std::string> burst(LocalMinute time);
+
+  std::size_t active() const { return active_.size(); }
+  std::uint64_t raised() const { return raised_; }
+  std::uint64_t cleared() const { return cleared_; }
+
+ private:
+  struct Active {
+    std::string point_id;
+    std::string name;
+    int priority;
+  };
+  std::string raise(const std::string& id, std::size_t point, LocalMinute time, int second,
+                    int priority);
+  std::string clear(const std::string& id, LocalMinute time, int second);
+  // The stamp for the next event of `id` at `time`+`second`: never older than
+  // the alarm's last one (same second: seq + 1), as a real MW must keep them.
+  EventStamp next_stamp(const std::string& id, LocalMinute time, int second);
+
+  const SimThing& thing_;
+  AlarmSimOptions options_;
+  std::mt19937_64 rng_;
+  std::map<std::string, Active> active_;    // by alarm id
+  std::map<std::string, EventStamp> last_;  // per alarm id: the last stamp sent
+  std::uint64_t raised_ = 0;
+  std::uint64_t cleared_ = 0;
+};
+
+}  // namespace nbms::mwsim
