@@ -1,7 +1,8 @@
 #pragma once
 // RocksStore's internals, shared by its translation units (rocks_store.cpp:
 // opening, registry, points, dead letters, maintenance; series.cpp: the
-// periodic history; auth_store.cpp: users, sessions, audit trail). Private to
+// periodic history; auth_store.cpp: users, sessions, audit trail;
+// notify_store.cpp: notification outbox and subscriptions). Private to
 // src/storage.
 #include "nbms/storage/rocks_store.hpp"
 
@@ -49,12 +50,22 @@ enum Cf : std::size_t {
   kUsers,
   kSessions,
   kAudit,
+  // Notification outbox and subscriptions (notify_store.cpp), added later in
+  // the same backward-compatible way.
+  kNotifications,
+  kDeliveries,
+  kDeliveryDue,
+  kUserDeliveries,
+  kSubscriptions,
+  kEndpoints,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default",      "customers", "buildings", "common", "things",         "points",
-    "series",       "rows",      "periodic",  "latest", "current_alarms", "alarm_history",
-    "dead_letters", "users",     "sessions",  "audit"};
+    "default",        "customers",     "buildings",    "common",       "things",
+    "points",         "series",        "rows",         "periodic",     "latest",
+    "current_alarms", "alarm_history", "dead_letters", "users",        "sessions",
+    "audit",          "notifications", "deliveries",   "delivery_due", "user_deliveries",
+    "subscriptions",  "endpoints"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -162,6 +173,9 @@ struct RocksStore::Impl {
   // a login never waits for an ingest write.
   std::mutex auth_mu;
   std::optional<std::uint64_t> next_audit_seq;  // under auth_mu; loaded on first append
+
+  // The outbox and subscriptions (notify_store.cpp) have their own writer lock.
+  std::mutex notify_mu;
 
   Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
     write_options.sync = o.sync_writes;

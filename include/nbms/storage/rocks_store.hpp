@@ -8,6 +8,7 @@
 #include <string>
 
 #include "nbms/core/auth.hpp"
+#include "nbms/core/notification_ports.hpp"
 #include "nbms/core/ports.hpp"
 
 namespace nbms::storage {
@@ -28,7 +29,9 @@ class RocksStore final : public Registry,
                          public SeriesStore,
                          public DeadLetterStore,
                          public UserStore,
-                         public AuditStore {
+                         public AuditStore,
+                         public OutboxStore,
+                         public SubscriptionStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -84,6 +87,26 @@ class RocksStore final : public Registry,
   // AuditStore (src/storage/auth_store.cpp)
   Result<void> append_audit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> audit(const AuditQuery& query) override;
+
+  // OutboxStore (src/storage/notify_store.cpp)
+  Result<void> enqueue(const Notification& n, const std::vector<Delivery>& deliveries) override;
+  Result<Notification> notification(std::string_view id) override;
+  Result<Delivery> delivery(std::string_view id) override;
+  Result<std::vector<Delivery>> due_deliveries(std::int64_t now_ms, std::size_t limit) override;
+  Result<std::optional<std::int64_t>> next_due() override;
+  Result<void> update_delivery(const Delivery& d) override;
+  Result<std::vector<Delivery>> deliveries_of(std::string_view user, std::size_t limit) override;
+
+  // SubscriptionStore (src/storage/notify_store.cpp)
+  Result<void> put_subscription(const Subscription& s) override;
+  Result<void> delete_subscription(std::string_view user, std::string_view customer,
+                                   std::string_view building) override;
+  Result<std::vector<Subscription>> subscriptions_of(std::string_view user) override;
+  Result<std::vector<Subscription>> subscriptions_for(std::string_view customer) override;
+  Result<void> put_endpoint(const Endpoint& e) override;
+  Result<void> delete_endpoint(std::string_view user, std::string_view id) override;
+  Result<Endpoint> endpoint(std::string_view user, std::string_view id) override;
+  Result<std::vector<Endpoint>> endpoints_of(std::string_view user) override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new
