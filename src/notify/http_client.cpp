@@ -27,7 +27,7 @@ Error transport(std::string_view what, const beast::error_code& ec) {
 
 template <class Stream>
 net::awaitable<Result<HttpResponse>> round_trip(Stream& stream,
-                                              const bhttp::request<bhttp::string_body>& req) {
+                                                const bhttp::request<bhttp::string_body>& req) {
   beast::error_code ec;
   auto token = net::redirect_error(net::use_awaitable, ec);
   co_await bhttp::async_write(stream, req, token);
@@ -50,15 +50,17 @@ net::awaitable<Result<HttpResponse>> round_trip(Stream& stream,
 
 struct HttpClient::Impl {
   std::unique_ptr<detail::ssl::context> tls;
+  bool allow_private = false;
 };
 
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
-Result<std::unique_ptr<HttpClient>> HttpClient::create(const TlsOptions& tls) {
-  auto ctx = detail::make_client_context(tls.ca_file);
+Result<std::unique_ptr<HttpClient>> HttpClient::create(const HttpClientOptions& options) {
+  auto ctx = detail::make_client_context(options.ca_file);
   if (!ctx) return std::unexpected(ctx.error());
-  return std::unique_ptr<HttpClient>(new HttpClient(std::make_unique<Impl>(Impl{std::move(*ctx)})));
+  return std::unique_ptr<HttpClient>(new HttpClient(
+      std::make_unique<Impl>(Impl{std::move(*ctx), options.allow_private_addresses})));
 }
 
 Result<HttpResponse> HttpClient::post(const HttpRequest& request,
@@ -97,6 +99,18 @@ Result<HttpResponse> HttpClient::post(const HttpRequest& request,
       result = std::unexpected(transport("resolve " + url->host, ec));
       co_return;
     }
+    if (!impl_->allow_private) {
+      // Every address is checked, and only these are connected to, so a name
+      // cannot resolve to a public address here and a private one there.
+      for (const auto& entry : endpoints) {
+        const auto ip = entry.endpoint().address().to_string();
+        if (is_private_address(ip)) {
+          result = fail(Errc::invalid_argument, url->host + " resolves to the private address " +
+                                                    ip + ", which is not allowed");
+          co_return;
+        }
+      }
+    }
     stream.expires_at(deadline.expiry());
     co_await stream.async_connect(endpoints, token);
     if (ec) {
@@ -129,6 +143,28 @@ Result<HttpResponse> HttpClient::post(const HttpRequest& request,
   net::co_spawn(ioc, run(), net::detached);
   ioc.run();
   return result;
+}
+
+bool is_private_address(std::string_view ip) {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(std::string(ip), ec);
+  if (ec) return true;  // not an address at all: refuse
+  if (addr.is_v6()) {
+    const auto v6 = addr.to_v6();
+    if (v6.is_v4_mapped()) {
+      addr = net::ip::make_address_v4(net::ip::v4_mapped, v6);
+    } else {
+      const auto b = v6.to_bytes();
+      return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
+             v6.is_site_local() || (b[0] & 0xfe) == 0xfc;  // fc00::/7 unique local
+    }
+  }
+  const auto v4 = addr.to_v4();
+  const auto b = v4.to_bytes();
+  return v4.is_loopback() || v4.is_unspecified() || v4.is_multicast() || b[0] == 10 ||
+         (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+         (b[0] == 169 && b[1] == 254) || (b[0] == 100 && (b[1] & 0xc0) == 64) || b[0] == 0 ||
+         v4 == net::ip::address_v4::broadcast();
 }
 
 std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64_t now_ms) {

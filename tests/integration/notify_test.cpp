@@ -130,7 +130,8 @@ class NotifyChannelsTest : public ::testing::Test {
   void SetUp() override {
     make_test_certificate(dir_.path() / "tls");
     server_tls_ = server_tls_context(dir_.path() / "tls");
-    auto http = notify::HttpClient::create({(dir_.path() / "tls" / "cert.pem").string()});
+    // The receivers are on 127.0.0.1: allow private addresses here.
+    auto http = notify::HttpClient::create({(dir_.path() / "tls" / "cert.pem").string(), true});
     ASSERT_TRUE(http) << http.error().message;
     http_ = std::move(*http);
     vapid_.emplace(*crypto::P256Key::generate(), "mailto:ops@example.com");
@@ -198,6 +199,22 @@ TEST_F(NotifyChannelsTest, WebhookRetryAfterAndUnreachableAreTransient) {
   EXPECT_EQ(r.outcome, SendOutcome::retry);
 }
 
+TEST_F(NotifyChannelsTest, PrivateAddressesAreRefusedByDefault) {
+  HttpReceiver receiver([](const HttpRequestSeen&) { return HttpAnswer{200, {}}; });
+  auto guarded = notify::HttpClient::create({});
+  ASSERT_TRUE(guarded);
+  notify::WebhookSender sender(**guarded, clock_, std::chrono::seconds(10));
+  const auto n = sample("n1");
+  for (const std::string host : {"127.0.0.1", "localhost", "[::1]"}) {
+    auto e = webhook_endpoint("ann", "hook", receiver.port());
+    e.address = "http://" + host + ":" + std::to_string(receiver.port()) + "/";
+    const auto r = sender.send(n, delivery_for(n, e), e);
+    EXPECT_EQ(r.outcome, SendOutcome::rejected) << host;
+    EXPECT_NE(r.detail.find("private address"), std::string::npos) << r.detail;
+  }
+  EXPECT_TRUE(receiver.seen().empty());
+}
+
 TEST_F(NotifyChannelsTest, WebPushOverHttpsIsVapidSignedAndDecryptsWithTheBrowserKey) {
   const Browser browser;
   HttpReceiver push([](const HttpRequestSeen&) { return HttpAnswer{201, {}}; }, server_tls_.get());
@@ -234,7 +251,7 @@ TEST_F(NotifyChannelsTest, WebPushGoneAndUntrustedCertificate) {
   const auto n = sample("n1");
   EXPECT_EQ(sender.send(n, delivery_for(n, e), e).outcome, SendOutcome::gone);
   // Without the test CA the self-signed certificate is refused: nothing is sent.
-  auto strict = notify::HttpClient::create({});
+  auto strict = notify::HttpClient::create({.ca_file = "", .allow_private_addresses = true});
   ASSERT_TRUE(strict);
   notify::WebPushSender strict_sender(*vapid_, **strict, clock_, std::chrono::seconds(10));
   const auto r = strict_sender.send(n, delivery_for(n, e), e);
@@ -332,6 +349,38 @@ TEST_F(NotifyChannelsTest, VapidKeyIsCreatedOwnerOnlyAndReloaded) {
   EXPECT_EQ(notify::Vapid::load_or_create(path, "mailto:ops@example.com").error().code,
             Errc::invalid_argument);
   EXPECT_FALSE(notify::Vapid::load_or_create(path + "2", "ops@example.com"));  // not a URL
+}
+
+TEST_F(NotifyChannelsTest, WorkerThreadRetriesUntilTheReceiverAccepts) {
+  SystemClock clock;
+  int calls = 0;
+  HttpReceiver hooks([&](const HttpRequestSeen& r) {
+    if (++calls < 3) return HttpAnswer{503, {{"Retry-After", "0"}}};
+    return verify_webhook(r, clock);
+  });
+  storage::StoreOptions so;
+  so.path = (dir_.path() / "db").string();
+  auto store = storage::RocksStore::open(so, clock);
+  ASSERT_TRUE(store) << store.error().message;
+  auto& s = **store;
+  ASSERT_TRUE(s.put_subscription(
+      {"ann", "C1", "", true, true, NotificationPriority::low, {ChannelKind::webhook}}));
+  ASSERT_TRUE(s.put_endpoint(webhook_endpoint("ann", "hook", hooks.port())));
+  notify::WebhookSender sender(*http_, clock, std::chrono::seconds(10));
+  notify::DispatcherOptions options;
+  options.initial_backoff_ms = 40;  // real time: keep the test short
+  notify::Dispatcher dispatcher(s, s, clock, options);
+  dispatcher.set_sender(ChannelKind::webhook, &sender);
+  dispatcher.start();
+  ASSERT_TRUE(dispatcher.enqueue(sample("n1")));
+  const auto seen = hooks.wait_for(3);
+  ASSERT_EQ(seen.size(), 3u);
+  dispatcher.stop();
+  const auto d = s.delivery("n1.0");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->state, DeliveryState::sent) << d->last_error;
+  EXPECT_EQ(d->attempts, 3);
+  for (const auto& r : seen) EXPECT_EQ(r.headers.at("x-nbms-delivery"), "n1.0");
 }
 
 // Passes everything to the real store, except that after `crash_after`

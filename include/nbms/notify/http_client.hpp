@@ -19,8 +19,13 @@
 
 namespace nbms::notify {
 
-struct TlsOptions {
+struct HttpClientOptions {
   std::string ca_file;  // extra trusted CAs (PEM); the system store is always trusted
+  // Webhook and push URLs come from users: by default a URL whose host
+  // resolves to a loopback, private, link-local, unspecified or multicast
+  // address is refused (no requests into nbmsd's own network). Tests and
+  // installations with an internal webhook receiver turn this on.
+  bool allow_private_addresses = false;
 };
 
 struct HttpRequest {
@@ -38,12 +43,13 @@ struct HttpResponse {
 class HttpClient {
  public:
   // invalid_argument if the CA file cannot be loaded.
-  static Result<std::unique_ptr<HttpClient>> create(const TlsOptions& tls);
+  static Result<std::unique_ptr<HttpClient>> create(const HttpClientOptions& options);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // invalid_argument for a bad URL; unavailable for anything on the way
+  // invalid_argument for a bad URL or a refused (private) address; unavailable
+  // for anything on the way
   // (resolve, connect, TLS, timeout, a broken answer): worth a retry.
   Result<HttpResponse> post(const HttpRequest& request, std::chrono::milliseconds timeout) const;
 
@@ -52,6 +58,10 @@ class HttpClient {
   explicit HttpClient(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// True for loopback, RFC 1918 / unique-local, link-local, CGNAT, unspecified,
+// multicast and broadcast addresses (IPv4-mapped IPv6 judged as IPv4).
+bool is_private_address(std::string_view ip);
 
 // A Retry-After value (delta-seconds or an IMF-fixdate) as milliseconds from
 // `now_ms`; nullopt if absent or unparsable, 0 for a date in the past.

@@ -94,3 +94,22 @@ TEST(NotificationJson, CarriesDeliveryIdAndFields) {
 
 }  // namespace
 }  // namespace nbms::notify
+
+namespace nbms::notify {
+namespace {
+
+TEST(PrivateAddresses, Classification) {
+  for (auto ip :
+       {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.169.254",
+        "100.64.0.1", "0.0.0.0", "224.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fd00::1",
+        "fc00::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "not an ip"}) {
+    EXPECT_TRUE(is_private_address(ip)) << ip;
+  }
+  for (auto ip : {"8.8.8.8", "172.32.0.1", "192.169.0.1", "100.128.0.1", "2001:db8::1",
+                  "2606:4700::1111", "::ffff:8.8.8.8"}) {
+    EXPECT_FALSE(is_private_address(ip)) << ip;
+  }
+}
+
+}  // namespace
+}  // namespace nbms::notify
