@@ -194,7 +194,11 @@ void Dispatcher::loop() {
     if (done && *done >= options_.batch) {
       wait_ms = 0;  // more may be due right now
     } else if (auto next = outbox_.next_due(); next && *next) {
-      wait_ms = std::clamp<std::int64_t>(**next - clock_.now_ms(), 0, options_.idle_poll_ms);
+      const auto until = **next - clock_.now_ms();
+      // Still due right after a pass: it came due meanwhile, or the store
+      // failed on it; either way do not spin, look again shortly.
+      wait_ms = until > 0 ? std::min(until, options_.idle_poll_ms)
+                          : std::min<std::int64_t>(1000, options_.idle_poll_ms);
     }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(wait_ms), [&] { return stopping_ || woken_; });
