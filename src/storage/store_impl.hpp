@@ -2,7 +2,8 @@
 // RocksStore's internals, shared by its translation units (rocks_store.cpp:
 // opening, registry, points, dead letters, maintenance; series.cpp: the
 // periodic history; auth_store.cpp: users, sessions, audit trail;
-// certificate_store.cpp: issued certificates). Private to
+// certificate_store.cpp: issued certificates; notify_store.cpp: notification
+// outbox and subscriptions; alarm_store.cpp: alarms and links). Private to
 // src/storage.
 #include "nbms/storage/rocks_store.hpp"
 
@@ -57,12 +58,24 @@ enum Cf : std::size_t {
   // per alarm id, and the connection state of MWs and devices.
   kAlarmMarks,
   kLinks,
+  // Notification outbox and subscriptions (notify_store.cpp), added later in
+  // the same backward-compatible way.
+  kNotifications,
+  kDeliveries,
+  kDeliveryDue,
+  kUserDeliveries,
+  kSubscriptions,
+  kEndpoints,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
-    "default",      "customers", "buildings", "common", "things",         "points",
-    "series",       "rows",      "periodic",  "latest", "current_alarms", "alarm_history",
-    "dead_letters", "users",     "sessions",  "audit",  "certificates", "alarm_marks", "links"};
+    "default",      "customers",    "buildings",       "common",
+    "things",       "points",       "series",          "rows",
+    "periodic",     "latest",       "current_alarms",  "alarm_history",
+    "dead_letters", "users",        "sessions",        "audit",
+    "certificates", "alarm_marks",  "links",           "notifications",
+    "deliveries",   "delivery_due", "user_deliveries", "subscriptions",
+    "endpoints"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -193,6 +206,8 @@ struct RocksStore::Impl {
   // Alarm commits (alarm_store.cpp) have their own writer lock too.
   std::mutex alarm_mu;
   std::optional<std::uint64_t> next_alarm_seq;  // under alarm_mu; loaded on first commit
+  // The outbox and subscriptions (notify_store.cpp) have their own writer lock.
+  std::mutex notify_mu;
 
   Impl(const StoreOptions& o, const Clock& c) : options(o), clock(c) {
     write_options.sync = o.sync_writes;

@@ -10,6 +10,7 @@
 #include "nbms/core/alarm_ports.hpp"
 #include "nbms/core/auth.hpp"
 #include "nbms/core/certificates.hpp"
+#include "nbms/core/notification_ports.hpp"
 #include "nbms/core/ports.hpp"
 
 namespace nbms::storage {
@@ -32,7 +33,9 @@ class RocksStore final : public Registry,
                          public UserStore,
                          public AuditStore,
                          public CertificateStore,
-                         public AlarmStore {
+                         public AlarmStore,
+                         public OutboxStore,
+                         public SubscriptionStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -115,6 +118,26 @@ class RocksStore final : public Registry,
   // Drops the alarm history of one building for one month (YYYYMM, UTC).
   Result<void> drop_alarm_month(std::string_view customer, std::string_view building,
                                 std::uint32_t yyyymm);
+
+  // OutboxStore (src/storage/notify_store.cpp)
+  Result<void> enqueue(const Notification& n, const std::vector<Delivery>& deliveries) override;
+  Result<Notification> notification(std::string_view id) override;
+  Result<Delivery> delivery(std::string_view id) override;
+  Result<std::vector<Delivery>> due_deliveries(std::int64_t now_ms, std::size_t limit) override;
+  Result<std::optional<std::int64_t>> next_due() override;
+  Result<void> update_delivery(const Delivery& d) override;
+  Result<std::vector<Delivery>> deliveries_of(std::string_view user, std::size_t limit) override;
+
+  // SubscriptionStore (src/storage/notify_store.cpp)
+  Result<void> put_subscription(const Subscription& s) override;
+  Result<void> delete_subscription(std::string_view user, std::string_view customer,
+                                   std::string_view building) override;
+  Result<std::vector<Subscription>> subscriptions_of(std::string_view user) override;
+  Result<std::vector<Subscription>> subscriptions_for(std::string_view customer) override;
+  Result<void> put_endpoint(const Endpoint& e) override;
+  Result<void> delete_endpoint(std::string_view user, std::string_view id) override;
+  Result<Endpoint> endpoint(std::string_view user, std::string_view id) override;
+  Result<std::vector<Endpoint>> endpoints_of(std::string_view user) override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new
