@@ -18,6 +18,8 @@ bench_bin=${NBMS_BENCH_BIN:-$build/tools/bench/nbms-bench}
 tmp=""
 mosquitto_pid=""
 nbmsd_pid=""
+nbmsd_config=""
+bench_token=""  # the admin's session, set by bench_start
 mqtt_port=""
 http_port=""
 
@@ -90,6 +92,15 @@ wait_port() {  # wait_port <port> <pid> <name> <seconds>
   return 1
 }
 
+# Starts nbmsd (again) on the chosen ports and data dir; sets nbmsd_pid.
+nbmsd_launch() {
+  # shellcheck disable=SC2086  # NBMSD_ARGS is a word list on purpose
+  "$nbmsd_bin" --config "$nbmsd_config" --data-dir "$tmp/data" \
+    --http-listen "127.0.0.1:$http_port" --mqtt-uri "tcp://127.0.0.1:$mqtt_port" \
+    ${NBMSD_ARGS:-} >>"$tmp/nbmsd.log" 2>&1 &
+  nbmsd_pid=$!
+}
+
 # Starts mosquitto and nbmsd; returns once nbmsd reports the broker connected.
 bench_start() {
   trap bench_cleanup EXIT
@@ -126,23 +137,21 @@ CONF
   [ -n "${NBMSD_CONFIG:-}" ] || echo '{"auth": {"pbkdf2_iterations": 1000}}' >"$config"
   NBMS_ADMIN_PASSWORD=${NBMS_ADMIN_PASSWORD:-bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
   export NBMS_ADMIN_PASSWORD
+  nbmsd_config=$config
   http_port=$(free_port)
-  # shellcheck disable=SC2086  # NBMSD_ARGS is a word list on purpose
-  "$nbmsd_bin" --config "$config" --data-dir "$tmp/data" --http-listen "127.0.0.1:$http_port" \
-    --mqtt-uri "tcp://127.0.0.1:$mqtt_port" ${NBMSD_ARGS:-} >"$tmp/nbmsd.log" 2>&1 &
-  nbmsd_pid=$!
-  local ready=0 token="" body
+  nbmsd_launch
+  local ready=0 body
   for _ in $(seq 300); do  # up, logged in, and connected to the broker
     kill -0 "$nbmsd_pid" 2>/dev/null || break
-    if [ -z "$token" ]; then
+    if [ -z "$bench_token" ]; then
       body=$(jq -cn --arg p "$NBMS_ADMIN_PASSWORD" '{user: "admin", password: $p}' 2>/dev/null ||
         printf '{"user":"admin","password":"%s"}' "$NBMS_ADMIN_PASSWORD")
-      token=$(curl -sf -H 'Content-Type: application/json' -d "$body" \
+      bench_token=$(curl -sf -H 'Content-Type: application/json' -d "$body" \
         "http://127.0.0.1:$http_port/api/v1/auth/login" 2>/dev/null |
-        sed -n 's/.*"token": *"\([^"]*\)".*/\1/p') || token=""
+        sed -n 's/.*"token": *"\([^"]*\)".*/\1/p') || bench_token=""
     fi
-    if [ -n "$token" ] &&
-      curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$http_port/api/v1/health" \
+    if [ -n "$bench_token" ] &&
+      curl -sf -H "Authorization: Bearer $bench_token" "http://127.0.0.1:$http_port/api/v1/health" \
         2>/dev/null | grep -Eq '"connected": ?true'; then
       ready=1
       break
