@@ -22,7 +22,9 @@
 #include "nbms/ingest/pipeline.hpp"
 #include "nbms/ingest/router.hpp"
 #include "nbms/mqtt/bridge.hpp"
+#include "nbms/pki/pki.hpp"
 #include "nbms/protocol/codec.hpp"
+#include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
@@ -115,6 +117,7 @@ struct Daemon::Impl {
   Activity activity;
   std::unique_ptr<ingest::Router> router;
   std::unique_ptr<ingest::Pipeline> pipeline;
+  std::unique_ptr<provisioning::Service> provisioner;
   std::unique_ptr<http::Server> server;
   std::uint16_t port = 0;
   bool stopped = false;
@@ -168,6 +171,36 @@ struct Daemon::Impl {
       logger()->info("admin user ready");
     }
     return {};
+  }
+
+  // The CA per pki.*: loaded, or created when both files are missing and
+  // pki.create_ca allows it. Never replaces a file (pki::load_or_create_ca).
+  Result<pki::CertificateAuthority> load_ca() const {
+    const pki::CaPaths paths{config::ca_cert_path(config), config::ca_key_path(config)};
+    const auto where = "CA certificate " + paths.cert.string() + ", key " + paths.key.string();
+    std::error_code ec;
+    const bool cert_exists = std::filesystem::exists(paths.cert, ec);
+    const bool key_exists = std::filesystem::exists(paths.key, ec);
+    if (!cert_exists && !key_exists && !config.pki.create_ca) {
+      return fail(Errc::not_found, where +
+                                       ": neither exists and pki.create_ca is false (create them "
+                                       "with `nbmsctl ca init` or set pki.create_ca)");
+    }
+    bool created = false;
+    const pki::CaOptions options{.validity_days = config.pki.ca_validity_days,
+                                 .now_s = clock.now_ms() / 1000};
+    auto ca = pki::load_or_create_ca(paths, options, &created);
+    if (!ca) return fail(ca.error().code, "certificate authority: " + ca.error().message);
+    if (created) {
+      logger()->warn(
+          "created a new certificate authority ({}): back up {}, it signs every "
+          "middleware's certificate",
+          where, paths.key.string());
+    } else {
+      logger()->info("certificate authority {} (SHA-256 {}) loaded from {}", ca->subject(),
+                     ca->fingerprint(), paths.cert.string());
+    }
+    return ca;
   }
 
   nlohmann::json health() const {
@@ -240,6 +273,9 @@ Result<void> Daemon::start() {
     return fail(Errc::io,
                 "cannot create data directory '" + cfg.storage.data_dir + "': " + ec.message());
   }
+  auto ca = d.load_ca();
+  if (!ca) return std::unexpected(ca.error());
+
   storage::StoreOptions so;
   so.path = (std::filesystem::path(cfg.storage.data_dir) / "db").string();
   so.sync_writes = cfg.storage.sync_writes;
@@ -300,6 +336,21 @@ Result<void> Daemon::start() {
     d.expire_shelves();
   });
 
+  provisioning::ServiceOptions po_prov;
+  po_prov.broker_host = cfg.provisioning.broker_host;
+  po_prov.broker_port = cfg.provisioning.broker_port;
+  po_prov.cert_validity_days = cfg.pki.cert_validity_days;
+  po_prov.crl_validity_days = cfg.pki.crl_validity_days;
+  po_prov.full_access = {cfg.mqtt.client_id};
+  d.provisioner =
+      std::make_unique<provisioning::Service>(*d.store, *d.store, d.clock, std::move(*ca), po_prov);
+  // The managed broker (later) rewrites its ACL/CRL here and sends SIGHUP; until
+  // then the change is only logged: an external broker is configured by hand.
+  d.provisioner->set_permissions_hook([](const provisioning::PermissionChange& change) {
+    logger()->info("broker permissions of {} changed{}", change.thing,
+                   change.revoked ? " (certificate revoked: CRL changed)" : "");
+  });
+
   http::ServerOptions ho;
   ho.host = cfg.http.host;
   ho.port = cfg.http.port;
@@ -313,7 +364,8 @@ Result<void> Daemon::start() {
   d.server = std::make_unique<http::Server>(
       ho, http::Services{*d.store, *d.store, *d.store, *d.store, d.clock, *d.auth, d.hub.get(),
                          [&d] { return d.health(); },
-                         [&d](const std::string& thing) { return d.activity.last_seen(thing); }});
+                         [&d](const std::string& thing) { return d.activity.last_seen(thing); },
+                         d.provisioner.get()});
   auto port = d.server->start();
   if (!port) {
     d.pipeline->stop();
@@ -347,6 +399,7 @@ void Daemon::stop() {
   if (d.server) d.server->stop();
   d.ticker.reset();
   d.server.reset();
+  d.provisioner.reset();
   d.pipeline.reset();
   d.router.reset();
   d.hub.reset();

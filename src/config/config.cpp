@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <set>
@@ -46,6 +47,10 @@ constexpr Range kPbkdf2Iterations{1'000, 10'000'000};
 constexpr Range kSessionTtlS{60, 30 * 24 * 3600};
 constexpr Range kMaxFailedLogins{1, 1000};
 constexpr Range kControlTimeoutS{1, 300};
+constexpr Range kCaValidityDays{1, 36500};
+constexpr Range kCertValidityDays{1, 3650};
+constexpr Range kCrlValidityDays{1, 365};
+constexpr Range kBrokerPort{1, 65535};
 
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;
@@ -340,6 +345,10 @@ constexpr auto kRealtime = &Config::realtime;
 using M = MqttConfig;
 using S = StorageConfig;
 using L = LogConfig;
+using P = PkiConfig;
+using V = ProvisioningConfig;
+constexpr auto kPki = &Config::pki;
+constexpr auto kProvisioning = &Config::provisioning;
 constexpr auto kHttp = &Config::http;
 constexpr auto kMqtt = &Config::mqtt;
 constexpr auto kStorage = &Config::storage;
@@ -382,14 +391,31 @@ constexpr std::array kAuthFields{
 constexpr std::array kRealtimeFields{
     Field{"control_timeout_s", int_field<kRealtime, &R::control_timeout_s, kControlTimeoutS>},
 };
+constexpr std::array kPkiFields{
+    Field{"ca_cert_file", string_field<kPki, &P::ca_cert_file>},
+    Field{"ca_key_file", string_field<kPki, &P::ca_key_file>},
+    Field{"create_ca", bool_field<kPki, &P::create_ca>},
+    Field{"ca_validity_days", int_field<kPki, &P::ca_validity_days, kCaValidityDays>},
+    Field{"cert_validity_days", int_field<kPki, &P::cert_validity_days, kCertValidityDays>},
+    Field{"crl_validity_days", int_field<kPki, &P::crl_validity_days, kCrlValidityDays>},
+};
+constexpr std::array kProvisioningFields{
+    Field{"broker_host", string_field<kProvisioning, &V::broker_host>},
+    Field{"broker_port", int_field<kProvisioning, &V::broker_port, kBrokerPort>},
+};
 constexpr std::array kLogFields{
     Field{"level", string_field<kLog, &L::level>},
 };
 
 constexpr std::array kSections{
-    Section{"http", kHttpFields},         Section{"mqtt", kMqttFields},
-    Section{"storage", kStorageFields},   Section{"auth", kAuthFields},
-    Section{"realtime", kRealtimeFields}, Section{"log", kLogFields},
+    Section{"http", kHttpFields},
+    Section{"mqtt", kMqttFields},
+    Section{"storage", kStorageFields},
+    Section{"auth", kAuthFields},
+    Section{"realtime", kRealtimeFields},
+    Section{"pki", kPkiFields},
+    Section{"provisioning", kProvisioningFields},
+    Section{"log", kLogFields},
 };
 
 // Levenshtein distance, ignoring ASCII case ("DataDir" is 1 from "data_dir").
@@ -633,7 +659,9 @@ Result<void> apply_data_dir(Config& c, std::string_view dir) {
 
 Result<void> validate(const Config& c) {
   // Free-text values: control characters are never intended and would garble logs.
-  const std::array<std::pair<std::string_view, const std::string*>, 8> texts{{
+  const std::array<std::pair<std::string_view, const std::string*>, 10> texts{{
+      {"pki.ca_cert_file", &c.pki.ca_cert_file},
+      {"pki.ca_key_file", &c.pki.ca_key_file},
       {"http.web_root", &c.http.web_root},
       {"http.tls_cert_file", &c.http.tls_cert_file},
       {"http.tls_key_file", &c.http.tls_key_file},
@@ -664,6 +692,10 @@ Result<void> validate(const Config& c) {
            check_range("auth.max_failed_logins", c.auth.max_failed_logins, kMaxFailedLogins),
            check_range("realtime.control_timeout_s", c.realtime.control_timeout_s,
                        kControlTimeoutS),
+           check_range("pki.ca_validity_days", c.pki.ca_validity_days, kCaValidityDays),
+           check_range("pki.cert_validity_days", c.pki.cert_validity_days, kCertValidityDays),
+           check_range("pki.crl_validity_days", c.pki.crl_validity_days, kCrlValidityDays),
+           check_range("provisioning.broker_port", c.provisioning.broker_port, kBrokerPort),
        }) {
     if (!ok) return ok;
   }
@@ -711,6 +743,21 @@ Result<void> validate(const Config& c) {
 
   if (c.storage.data_dir.empty()) return invalid("storage.data_dir", "must not be empty");
 
+  // One file given and the other defaulted would pair a key with a certificate
+  // from different places; a typo must not make nbmsd create a second CA.
+  if (c.pki.ca_cert_file.empty() != c.pki.ca_key_file.empty()) {
+    return invalid(c.pki.ca_cert_file.empty() ? "pki.ca_cert_file" : "pki.ca_key_file",
+                   "set both pki.ca_cert_file and pki.ca_key_file, or neither (defaults under "
+                   "storage.data_dir)");
+  }
+  if (!c.pki.ca_cert_file.empty() && c.pki.ca_cert_file == c.pki.ca_key_file) {
+    return invalid("pki.ca_key_file", "must not be the same file as pki.ca_cert_file");
+  }
+  if (auto problem = host_problem(c.provisioning.broker_host)) {
+    return invalid("provisioning.broker_host",
+                   *problem + ", got " + quote(c.provisioning.broker_host));
+  }
+
   if (std::find(kLogLevels.begin(), kLogLevels.end(), c.log.level) == kLogLevels.end()) {
     return invalid(
         "log.level",
@@ -728,6 +775,16 @@ Result<std::string> read_secret(const std::string& path) {
   // Never quote the contents in a message.
   if (data->empty()) return fail(Errc::invalid_argument, "secret file " + path + " is empty");
   return data;
+}
+
+std::string ca_cert_path(const Config& c) {
+  if (!c.pki.ca_cert_file.empty()) return c.pki.ca_cert_file;
+  return (std::filesystem::path(c.storage.data_dir) / "pki" / "ca.pem").string();
+}
+
+std::string ca_key_path(const Config& c) {
+  if (!c.pki.ca_key_file.empty()) return c.pki.ca_key_file;
+  return (std::filesystem::path(c.storage.data_dir) / "pki" / "ca.key").string();
 }
 
 std::string http_listen(const HttpConfig& h) {
@@ -766,6 +823,14 @@ std::string to_json(const Config& c) {
   j["auth"]["max_failed_logins"] = c.auth.max_failed_logins;
   j["auth"]["admin_password_file"] = c.auth.admin_password_file;
   j["realtime"]["control_timeout_s"] = c.realtime.control_timeout_s;
+  j["pki"]["ca_cert_file"] = c.pki.ca_cert_file;
+  j["pki"]["ca_key_file"] = c.pki.ca_key_file;
+  j["pki"]["create_ca"] = c.pki.create_ca;
+  j["pki"]["ca_validity_days"] = c.pki.ca_validity_days;
+  j["pki"]["cert_validity_days"] = c.pki.cert_validity_days;
+  j["pki"]["crl_validity_days"] = c.pki.crl_validity_days;
+  j["provisioning"]["broker_host"] = c.provisioning.broker_host;
+  j["provisioning"]["broker_port"] = c.provisioning.broker_port;
   j["log"]["level"] = c.log.level;
   // A path given on the command line need not be UTF-8; never throw for it.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

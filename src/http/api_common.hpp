@@ -95,9 +95,11 @@ struct Route {
   Access access = Access::user;
 };
 
-// The routes of each file (routes_data.cpp, routes_auth.cpp), under /api/v1.
+// The routes of each file (routes_data.cpp, routes_auth.cpp,
+// routes_provisioning.cpp), under /api/v1.
 const std::vector<Route>& data_routes();
 const std::vector<Route>& auth_routes();
+const std::vector<Route>& provisioning_routes();
 
 enum class Need { read, operate, manage };
 

@@ -3,10 +3,21 @@
 //
 // Exit status: 0 on a 2xx answer, 1 on an HTTP error (the server's message goes
 // to stderr), 2 on a usage error, 3 if nbmsd cannot be reached.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nbms/core/ids.hpp"
+#include "nbms/pki/pki.hpp"
 
 namespace {
 
@@ -62,6 +74,15 @@ commands:
   thing add <thing-name>                       register a middleware, e.g. C000003_B001_01
                                                (customer and building come from the name)
   thing list <customer> <building>             list a building's middlewares
+  thing cert <customer> <building> <thing> [--csr FILE] [--out FILE]
+                                               issue the thing's certificate (revoking its
+                                               older ones) and write its MW bundle to FILE
+                                               (default <thing>.json, mode 0600); with --csr,
+                                               for the key of that PEM CSR (no key in the bundle)
+  thing revoke <customer> <building> <thing>   revoke the thing's certificates
+  ca init --cert FILE --key FILE [--cn NAME] [--days N]
+                                               create a CA offline (no nbmsd needed): key
+                                               mode 0600; never overwrites a file
   points <customer> <building>                 point list of a building
   latest <customer> <building>                 latest value of every point
   history <customer> <building> <point_id> <from> <to>
@@ -89,7 +110,8 @@ else $NBMS_USER and $NBMS_PASSWORD, with which nbmsctl logs in for the one comma
 Passwords are read from the environment only, never from the command line
 (where other users of the machine could see them).
 
-exit status: 0 success, 1 HTTP error, 2 usage error, 3 nbmsd unreachable
+exit status: 0 success, 1 HTTP error (or a file that cannot be written), 2 usage
+error, 3 nbmsd unreachable
 )";
 
 struct UsageError {
@@ -338,20 +360,27 @@ struct Cli {
   // pretty-printed body on success; `conflict` replaces the server's message on 409.
   int call(bhttp::verb method, const std::string& target, const std::string& body = "",
            const std::string& added = "", const std::string& conflict = "") const {
-    const auto outcome = exchange(endpoint, tls.get(), method, target, body, bearer);
+    const auto outcome = fetch(method, target, body, conflict);
+    if (const auto* code = std::get_if<int>(&outcome)) return *code;
+    if (!added.empty()) {
+      std::cout << added << "\n";
+    } else {
+      std::cout << pretty(std::get<Reply>(outcome).body) << "\n";
+    }
+    return kExitOk;
+  }
+
+  // The reply to a request answered 2xx; otherwise the failure is reported and
+  // its exit code returned. `conflict` replaces the server's message on 409.
+  std::variant<Reply, int> fetch(bhttp::verb method, const std::string& target,
+                                 const std::string& body, const std::string& conflict = "") const {
+    auto outcome = exchange(endpoint, tls.get(), method, target, body, bearer);
     if (const auto* u = std::get_if<Unreachable>(&outcome)) {
       std::cerr << "nbmsctl: cannot reach nbmsd at " << endpoint.text << ": " << u->message << "\n";
       return kExitUnreachable;
     }
-    const auto& reply = std::get<Reply>(outcome);
-    if (reply.status >= 200 && reply.status < 300) {
-      if (!added.empty()) {
-        std::cout << added << "\n";
-      } else {
-        std::cout << pretty(reply.body) << "\n";
-      }
-      return kExitOk;
-    }
+    auto& reply = std::get<Reply>(outcome);
+    if (reply.status >= 200 && reply.status < 300) return std::move(reply);
     if (reply.status == 409 && !conflict.empty()) {
       std::cerr << "nbmsctl: " << conflict << "\n";
     } else {
@@ -401,12 +430,134 @@ void expect_args(const std::vector<std::string>& args, std::size_t n, std::strin
   if (args.size() != n) throw UsageError{"usage: nbmsctl " + std::string(usage)};
 }
 
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+// A file only its owner may read, written in full or not at all: created new
+// (never through an existing file or link) as `<path>.tmp` with mode 0600 before
+// anything is asked of nbmsd, moved over `path` once the content is in.
+class PrivateFile {
+ public:
+  explicit PrivateFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) throw UsageError{"cannot create '" + tmp_ + "': " + errno_text()};
+  }
+  ~PrivateFile() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(tmp_.c_str());
+    }
+  }
+  PrivateFile(const PrivateFile&) = delete;
+  PrivateFile& operator=(const PrivateFile&) = delete;
+
+  // Writes `text` and moves the file into place; false (reported) on failure.
+  bool commit(std::string_view text) {
+    while (!text.empty()) {
+      const ssize_t n = ::write(fd_, text.data(), text.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return report("cannot write '" + tmp_ + "': " + errno_text());
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::fsync(fd_) != 0) return report("cannot write '" + tmp_ + "': " + errno_text());
+    ::close(fd_);
+    fd_ = -1;
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      const std::string why = errno_text();
+      ::unlink(tmp_.c_str());
+      return report("cannot move '" + tmp_ + "' to '" + path_ + "': " + why);
+    }
+    return true;
+  }
+
+ private:
+  static bool report(const std::string& message) {
+    std::cerr << "nbmsctl: " << message << "\n";
+    return false;
+  }
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+};
+
+std::string read_small_file(const std::string& path, std::size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError{"cannot read '" + path + "'"};
+  std::string text;
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) throw UsageError{"cannot read '" + path + "'"};
+  if (text.size() > limit) {
+    throw UsageError{"'" + path + "' is larger than " + std::to_string(limit) + " bytes"};
+  }
+  return text;
+}
+
+// The path of .../things/<thing>/certificate, after checking that the thing
+// belongs to the building (as nbmsd would).
+std::string certificate_path(const std::vector<std::string>& args, std::string_view usage) {
+  expect_args(args, 5, usage);
+  const auto name = nbms::ThingName::parse(args[4]);
+  if (!name) throw UsageError{name.error().message};
+  if (name->customer != args[2] || name->building != args[3]) {
+    throw UsageError{"thing '" + args[4] + "' does not belong to building '" + args[2] + "/" +
+                     args[3] + "'"};
+  }
+  return building_path(args[2], args[3]) + "/things/" + percent_encode(args[4]) + "/certificate";
+}
+
+struct CaInit {
+  std::optional<std::string> cert, key, cn, days;
+};
+
+// `nbmsctl ca init`: a new CA with the pki module, written without replacing
+// anything (pki::save_ca), the key 0600.
+int ca_init(const std::vector<std::string>& args, const CaInit& o) {
+  expect_args(args, 2, "ca init --cert FILE --key FILE [--cn NAME] [--days N]");
+  if (!o.cert || !o.key || o.cert->empty() || o.key->empty()) {
+    throw UsageError{"usage: nbmsctl ca init --cert FILE --key FILE [--cn NAME] [--days N]"};
+  }
+  nbms::pki::CaOptions options;
+  options.now_s = static_cast<std::int64_t>(std::time(nullptr));
+  if (o.cn) options.common_name = *o.cn;
+  if (o.days) {
+    std::int64_t days = 0;
+    const auto* end = o.days->data() + o.days->size();
+    const auto [ptr, ec] = std::from_chars(o.days->data(), end, days);
+    if (o.days->empty() || ec != std::errc() || ptr != end || days < 1 || days > 36500) {
+      throw UsageError{"--days must be an integer 1..36500"};
+    }
+    options.validity_days = days;
+  }
+  std::error_code ec;
+  for (const auto& path : {*o.cert, *o.key}) {
+    if (std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
+      std::cerr << "nbmsctl: '" << path << "' exists; a CA is never overwritten\n";
+      return kExitHttpError;
+    }
+  }
+  auto ca = nbms::pki::CertificateAuthority::create(options);
+  if (!ca) {
+    std::cerr << "nbmsctl: cannot create the CA: " << ca.error().message << "\n";
+    return kExitHttpError;
+  }
+  if (auto saved = nbms::pki::save_ca(*ca, {*o.cert, *o.key}); !saved) {
+    std::cerr << "nbmsctl: cannot write the CA: " << saved.error().message << "\n";
+    return kExitHttpError;
+  }
+  std::cout << "CA " << ca->subject() << " created: certificate " << *o.cert << ", key " << *o.key
+            << " (mode 0600; back it up)\nSHA-256 fingerprint " << ca->fingerprint() << "\n";
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   const char* env_url = std::getenv("NBMS_URL");
   std::string url = env_url && *env_url ? env_url : "http://127.0.0.1:8080";
   std::string cacert = env_or_empty("NBMS_CACERT");
   std::optional<std::string> address;
   std::optional<std::string> limit;
+  std::optional<std::string> csr_file, out_file;
+  CaInit ca;
   std::vector<std::string> args;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& a = argv[i];
@@ -427,6 +578,18 @@ int run(const std::vector<std::string>& argv) {
       address = value("--address");
     } else if (a == "--limit" || a.starts_with("--limit=")) {
       limit = value("--limit");
+    } else if (a == "--csr" || a.starts_with("--csr=")) {
+      csr_file = value("--csr");
+    } else if (a == "--out" || a.starts_with("--out=")) {
+      out_file = value("--out");
+    } else if (a == "--cert" || a.starts_with("--cert=")) {
+      ca.cert = value("--cert");
+    } else if (a == "--key" || a.starts_with("--key=")) {
+      ca.key = value("--key");
+    } else if (a == "--cn" || a.starts_with("--cn=")) {
+      ca.cn = value("--cn");
+    } else if (a == "--days" || a.starts_with("--days=")) {
+      ca.days = value("--days");
     } else if (a == "--") {
       args.insert(args.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
       break;
@@ -437,6 +600,17 @@ int run(const std::vector<std::string>& argv) {
     }
   }
   if (args.empty()) throw UsageError{"no command given"};
+  const bool is_ca_init = args[0] == "ca" && args.size() > 1 && args[1] == "init";
+  if ((ca.cert || ca.key || ca.cn || ca.days) && !is_ca_init) {
+    throw UsageError{"--cert, --key, --cn and --days only apply to 'ca init'"};
+  }
+  const bool is_thing_cert = args[0] == "thing" && args.size() > 1 && args[1] == "cert";
+  if ((csr_file || out_file) && !is_thing_cert) {
+    throw UsageError{"--csr and --out only apply to 'thing cert'"};
+  }
+  // Offline: no URL, no credentials.
+  if (is_ca_init) return ca_init(args, ca);
+  if (args[0] == "ca") throw UsageError{"usage: nbmsctl ca init --cert FILE --key FILE"};
   const auto endpoint = parse_url(url);
   if (!endpoint) {
     throw UsageError{"invalid URL '" + url + "' (expected http[s]://host[:port][/prefix])"};
@@ -506,6 +680,41 @@ int run(const std::vector<std::string>& argv) {
     expect_args(args, 4, "thing list <customer> <building>");
     return cli.get(building_path(args[2], args[3]) + "/things");
   }
+  if (cmd == "thing" && sub == "cert") {
+    const auto target = certificate_path(
+        args, "thing cert <customer> <building> <thing> [--csr FILE] [--out FILE]");
+    json body = json::object();
+    if (csr_file) body["csr"] = read_small_file(*csr_file, 16 * 1024);
+    const std::string out = out_file.value_or(args[4] + ".json");
+    PrivateFile file(out);  // before asking: a bundle that cannot be saved is not issued
+    const auto reply = cli.fetch(bhttp::verb::post, target, body.empty() ? "" : body.dump());
+    if (const auto* code = std::get_if<int>(&reply)) return *code;
+    if (!file.commit(std::get<Reply>(reply).body)) return kExitHttpError;
+    std::cout << "certificate of " << args[4] << " issued; bundle written to " << out
+              << " (mode 0600" << (csr_file ? ", no key: the MW keeps its own" : ", holds the key")
+              << ")\n";
+    return kExitOk;
+  }
+  if (cmd == "thing" && sub == "revoke") {
+    const auto target = certificate_path(args, "thing revoke <customer> <building> <thing>");
+    const auto reply = cli.fetch(bhttp::verb::delete_, target, "");
+    if (const auto* code = std::get_if<int>(&reply)) return *code;
+    const json j = json::parse(std::get<Reply>(reply).body, nullptr, false);
+    std::string serials;
+    if (j.is_object() && j.contains("revoked") && j["revoked"].is_array()) {
+      for (const auto& r : j["revoked"]) {
+        if (r.is_object() && r.contains("serial") && r["serial"].is_string()) {
+          serials += " " + r["serial"].get<std::string>();
+        }
+      }
+    }
+    if (serials.empty()) {
+      std::cout << args[4] << " had no certificate to revoke\n";
+    } else {
+      std::cout << "revoked certificate(s) of " << args[4] << ":" << serials << "\n";
+    }
+    return kExitOk;
+  }
   if (cmd == "points" || cmd == "latest") {
     expect_args(args, 3, cmd + " <customer> <building>");
     return cli.get(building_path(args[1], args[2]) + "/" + cmd);
@@ -551,7 +760,8 @@ int run(const std::vector<std::string>& argv) {
     return cli.get(target);
   }
   if (cmd == "customer" || cmd == "building" || cmd == "thing" || cmd == "user") {
-    throw UsageError{"usage: nbmsctl " + cmd + " add|list ..."};
+    throw UsageError{"usage: nbmsctl " + cmd +
+                     (cmd == "thing" ? " add|list|cert|revoke ..." : " add|list ...")};
   }
   throw UsageError{"unknown command '" + cmd + "'"};
 }

@@ -79,6 +79,30 @@ struct RealtimeConfig {
   bool operator==(const RealtimeConfig&) const = default;
 };
 
+// nbms's certificate authority (docs/provisioning.md): the CA that signs the
+// middlewares' client certificates.
+struct PkiConfig {
+  // PEM files of the CA certificate (chain) and its key. Both set or both
+  // empty; empty means <data_dir>/pki/ca.pem and <data_dir>/pki/ca.key
+  // (ca_cert_path / ca_key_path resolve them).
+  std::string ca_cert_file;
+  std::string ca_key_file;
+  // Create the CA at start when both files are missing (never replaces one).
+  bool create_ca = true;
+  std::int64_t ca_validity_days = 3650;   // 1..36500, for a CA nbmsd creates
+  std::int64_t cert_validity_days = 730;  // 1..3650, of a thing's certificate
+  std::int64_t crl_validity_days = 30;    // 1..365: nextUpdate of the CRL it writes
+  bool operator==(const PkiConfig&) const = default;
+};
+
+// What goes into a middleware's bundle: the broker's TLS listener as the MWs
+// dial it (the host must be in the broker's server certificate).
+struct ProvisioningConfig {
+  std::string broker_host = "localhost";  // IPv4, IPv6 (no brackets) or host name
+  std::uint16_t broker_port = 8883;       // 1..65535
+  bool operator==(const ProvisioningConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace debug info warn error critical off (spdlog names)
   bool operator==(const LogConfig&) const = default;
@@ -90,9 +114,16 @@ struct Config {
   StorageConfig storage;
   AuthConfig auth;
   RealtimeConfig realtime;
+  PkiConfig pki;
+  ProvisioningConfig provisioning;
   LogConfig log;
   bool operator==(const Config&) const = default;
 };
+
+// The CA files in effect: pki.ca_cert_file / ca_key_file, or their defaults
+// under storage.data_dir.
+std::string ca_cert_path(const Config& c);
+std::string ca_key_path(const Config& c);
 
 // Parses the JSON text of a config file and validates the result. Every key is
 // optional (defaults above); the top level and each section must be objects.

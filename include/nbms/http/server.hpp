@@ -15,6 +15,7 @@
 #include "nbms/auth/service.hpp"
 #include "nbms/core/error.hpp"
 #include "nbms/core/ports.hpp"
+#include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
 
 namespace nbms::http {
@@ -46,6 +47,9 @@ struct Services {
   std::function<nlohmann::json()> health;
   // When nbmsd last received a message from a thing (unix ms), if it did since start.
   std::function<std::optional<std::int64_t>(const std::string& thing)> last_seen;
+  // Certificates of things and the CA (routes_provisioning.cpp); nullptr: those
+  // routes answer 503.
+  provisioning::Service* provisioning = nullptr;
 };
 
 class Server {

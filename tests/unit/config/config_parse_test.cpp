@@ -375,6 +375,18 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
   "realtime": {
     "control_timeout_s": 10
   },
+  "pki": {
+    "ca_cert_file": "",
+    "ca_key_file": "",
+    "create_ca": true,
+    "ca_validity_days": 3650,
+    "cert_validity_days": 730,
+    "crl_validity_days": 30
+  },
+  "provisioning": {
+    "broker_host": "localhost",
+    "broker_port": 8883
+  },
   "log": {
     "level": "info"
   }

@@ -40,6 +40,7 @@
 #include "nbms/protocol/codec.hpp"
 #include "nbms/realtime/hub.hpp"
 #include "unit/auth/fakes.hpp"
+#include "unit/provisioning/fake_certificate_store.hpp"
 
 namespace nbms::http {
 namespace {
@@ -132,6 +133,8 @@ struct World {
           {std::string(kPoint), thing.full(), "AV", "Setpoint", "AHU", "", "degC", true, true});
       series.samples[{id, "B001", std::string(kPoint)}] = {
           {LocalMinute::parse("202210040900").value(), 21.5}};
+      // Each thing holds a certificate, for the routes that revoke or list it.
+      require(provisioner.register_thing(thing.full()).has_value(), "certificate");
       for (const auto& [name, role] :
            {std::pair{"mgr-", Role::manager}, std::pair{"viewer-", Role::viewer},
             std::pair{"spare-", Role::viewer}}) {
@@ -179,6 +182,14 @@ struct World {
       for (const auto& b : buildings) {
         json jb = to_json(b);
         jb["things"] = array_of(registry.things(c.id, b.id).value());
+        for (auto& jt : jb["things"]) {
+          jt["certificates"] = json::array();
+          const auto certs = certificates.certificates_of(jt["name"].get<std::string>()).value();
+          for (const auto& r : certs) {
+            jt["certificates"].push_back(
+                {{"serial", r.serial}, {"revoked_ms", r.revoked_ms.value_or(-1)}});
+          }
+        }
         jc["buildings"].push_back(std::move(jb));
       }
       s["customers"].push_back(std::move(jc));
@@ -205,8 +216,16 @@ struct World {
   auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   RecordingCommands commands;
   realtime::Hub hub{commands, clock};
-  Services services{
-      registry, points, series, dead, clock, auth, &hub, [] { return json{{"status", "ok"}}; }, {}};
+  nbms::testing::FakeCertificateStore certificates;
+  // One CA for every cell: making a key per world would only slow the matrix down.
+  static const pki::CertificateAuthority& ca() {
+    static const auto kCa = pki::CertificateAuthority::create({.now_s = 1'690'000'000}).value();
+    return kCa;
+  }
+  provisioning::Service provisioner{registry, certificates, clock, ca(), {}};
+  Services services{registry, points,      series, dead,
+                    clock,    auth,        &hub,   [] { return json{{"status", "ok"}}; },
+                    {},       &provisioner};
   std::array<std::string, kCallers> tokens;
 };
 
@@ -233,6 +252,8 @@ enum class Effect {
   user_deleted,      // spare-<c>
   password_reset,    // of spare-<c>
   own_password_set,  // of the caller
+  cert_issued,       // <c>_B001_01 has a second certificate, the first revoked
+  cert_revoked,      // <c>_B001_01 has no unrevoked certificate
 };
 
 struct Row {
@@ -296,6 +317,15 @@ const std::vector<Row>& rest_rows() {
 {"history",         "GET",    "customers/{}/buildings/{}/points/{}/history", "customers/{c}/buildings/B001/points/01.0.AV-101%3ASetPoint/history?from=202210040000&to=202210050000", "", A, {401, 200, 200, 200, 404, 404}, none},
 {"history",         "GET",    "customers/{}/buildings/{}/points/{}/history", "customers/{c}/buildings/B001/points/01.0.AV-101%3ASetPoint/history?from=202210040000&to=202210050000", "", B, {401, 200, 404, 404, 200, 200}, none},
 {"dead_letters",    "GET",    "dead-letters",                         "dead-letters",                                         "",                                                                             any, {401,  200,  403,      403,      403,      403},      none},
+// ---- routes_provisioning.cpp: a manager of the customer or the admin ----
+{"issue_cert",      "POST",   "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          A,   {401,  201,  201,      403,      404,      404},      cert_issued},
+{"issue_cert",      "POST",   "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  201,  404,      404,      201,      403},      cert_issued},
+{"revoke_cert",     "DELETE", "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          A,   {401,  200,  200,      403,      404,      404},      cert_revoked},
+{"revoke_cert",     "DELETE", "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  200,  404,      404,      200,      403},      cert_revoked},
+{"get_cert",        "GET",    "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          A,   {401,  200,  200,      403,      404,      404},      none},
+{"get_cert",        "GET",    "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  200,  404,      404,      200,      403},      none},
+{"ca_pem",          "GET",    "pki/ca.pem",                           "pki/ca.pem",                                           "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
+{"crl_pem",         "GET",    "pki/crl.pem",                          "pki/crl.pem",                                          "",                                                                             any, {401,  200,  403,      403,      403,      403},      none},
   };
   return kRows;
 }
@@ -322,7 +352,7 @@ std::vector<std::string_view> split(std::string_view s) {
 
 std::vector<const Route*> all_routes() {
   std::vector<const Route*> out;
-  for (const auto* table : {&auth_routes(), &data_routes()}) {
+  for (const auto* table : {&auth_routes(), &data_routes(), &provisioning_routes()}) {
     for (const auto& r : *table) out.push_back(&r);
   }
   return out;
@@ -389,6 +419,17 @@ bool happened(World& w, const Row& row, Caller who) {
       return w.auth.login("spare-" + c, kNewPassword, World::origin()).has_value();
     case Effect::own_password_set:
       return w.auth.login(user_of(who), kNewPassword, World::origin()).has_value();
+    case Effect::cert_issued: {
+      const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
+      return certs.size() == 2 && std::ranges::count_if(certs, [](const CertificateRecord& r) {
+                                    return !r.revoked_ms;
+                                  }) == 1;
+    }
+    case Effect::cert_revoked: {
+      const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
+      return !certs.empty() &&
+             std::ranges::none_of(certs, [](const CertificateRecord& r) { return !r.revoked_ms; });
+    }
   }
   return false;
 }
