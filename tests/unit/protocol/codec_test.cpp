@@ -215,7 +215,8 @@ TEST(PeriodicLog, EmptyPayloadIsRejectedWithoutTouchingTheParser) {
     auto r = d.periodic_log(kThing, empty);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::malformed);
-    EXPECT_NE(r.error().message.find("payload is empty"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("not valid JSON: the payload is empty"), std::string::npos)
+        << r.error().message;
     EXPECT_FALSE(d.timestamp_last(empty));
     EXPECT_FALSE(d.control_result(kThing, empty));
   }
