@@ -5,7 +5,7 @@
 #   tools/fuzz.sh --seconds 600         longer runs
 #   tools/fuzz.sh --target http_api     one target (mw_codec, http_api, ws_channel)
 #   tools/fuzz.sh --build-only          build, do not run
-#   tools/fuzz.sh -- -jobs=2 -workers=2 extra libFuzzer flags after --
+#   tools/fuzz.sh -- -len_control=0     extra libFuzzer flags after --
 # New inputs that reach new code go to build-fuzz/corpus/<target>/ (the seeds in
 # the repo are only read); a crash, sanitizer report or violated invariant is
 # written to build-fuzz/artifacts/<target>-crash-<sha1> and makes the script
@@ -86,7 +86,7 @@ for t in "${targets[@]}"; do
   # libFuzzer's progress lines are many; the summary keeps what matters.
   { "$build/tests/fuzz/fuzz_$t" "${flags[@]}" "${extra[@]}" "$work" "tests/fuzz/corpus/$t"
     echo $? >"$build/fuzz_$t.rc"; } 2>&1 | tee "$build/fuzz_$t.log" |
-    grep --line-buffered -E '^(#[0-9]+ +(INITED|DONE)|stat::|==[0-9]+==ERROR|INVARIANT|SUMMARY|Test unit written|Done )' ||
+    grep --line-buffered -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::|==[0-9]+==ERROR|INVARIANT|SUMMARY|Test unit written|Done )' ||
     true
   if [ "$(cat "$build/fuzz_$t.rc")" -ne 0 ]; then
     failed+=("$t")
