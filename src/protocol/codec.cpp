@@ -343,6 +343,9 @@ struct Decoder::Impl {
 
   // Parses the payload into the root object and checks `msg_type`.
   Result<dom::object> root(std::string_view payload, std::string_view msg_type) {
+    // An empty view may have a null data(), which simdjson would hand to memcpy
+    // (undefined behaviour even for 0 bytes); it is no JSON object anyway.
+    if (payload.empty()) return fail(Errc::malformed, "not valid JSON: the payload is empty");
     dom::element doc;
     if (auto e = parser.parse(payload.data(), payload.size()).get(doc); e != simdjson::SUCCESS) {
       return fail(Errc::malformed, json_error(e));

@@ -209,6 +209,21 @@ TEST(PeriodicLog, DeepNestingIsRefused) {
   expect_rejected(deep, "not valid JSON");
 }
 
+// Found by fuzzing (tests/fuzz): an empty view has a null data(), which went to
+// memcpy inside simdjson (undefined behaviour; UBSan's nonnull-attribute check).
+TEST(PeriodicLog, EmptyPayloadIsRejectedWithoutTouchingTheParser) {
+  Decoder d;
+  for (const std::string_view empty : {std::string_view(), std::string_view("", 0)}) {
+    auto r = d.periodic_log(kThing, empty);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::malformed);
+    EXPECT_NE(r.error().message.find("not valid JSON: the payload is empty"), std::string::npos)
+        << r.error().message;
+    EXPECT_FALSE(d.timestamp_last(empty));
+    EXPECT_FALSE(d.control_result(kThing, empty));
+  }
+}
+
 TEST(PeriodicLog, PointLimit) {
   Decoder d(DecodeLimits{.max_points = 2});
   auto r = d.periodic_log(kThing, periodic({pv("a", 1), pv("b", 1), pv("c", 1)}).dump());
