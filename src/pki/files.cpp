@@ -53,12 +53,22 @@ Result<std::string> read_small_file(const fs::path& path, std::string_view what)
 
 }  // namespace
 
+namespace {
+// Built with append: g++ 12 warns falsely (-Wrestrict) on "'" + std::string
+// in Release builds.
+std::string already_there(const fs::path& path, std::string_view consequence = "not replaced") {
+  std::string m = "'";
+  m.append(path.string()).append("' already exists; ").append(consequence);
+  return m;
+}
+}  // namespace
+
 Result<void> write_file(const fs::path& path, std::string_view text, unsigned mode,
                         bool overwrite) {
   fs::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
   if (!overwrite && fs::exists(path)) {
-    return fail(Errc::already_exists, "'" + path.string() + "' already exists; not replaced");
+    return fail(Errc::already_exists, already_there(path));
   }
   // mkostemp creates the file 0600 whatever the umask; fchmod then sets the
   // final mode before any byte is written.
@@ -97,7 +107,7 @@ Result<void> write_file(const fs::path& path, std::string_view text, unsigned mo
     const int err = errno;
     ::unlink(tmp.c_str());
     if (rc != 0 && err == EEXIST) {
-      return fail(Errc::already_exists, "'" + path.string() + "' already exists; not replaced");
+      return fail(Errc::already_exists, already_there(path));
     }
     if (rc != 0) return std::unexpected(io_error(path, "cannot create", err));
   }
@@ -108,8 +118,7 @@ Result<void> save_ca(const CertificateAuthority& ca, const CaPaths& paths) {
   for (const auto* p : {&paths.cert, &paths.key}) {
     if (p->empty()) return fail(Errc::invalid_argument, "CA certificate and key paths must be set");
     if (fs::exists(*p)) {
-      return fail(Errc::already_exists,
-                  "'" + p->string() + "' already exists; a CA file is never replaced");
+      return fail(Errc::already_exists, already_there(*p, "a CA file is never replaced"));
     }
   }
   // A missing parent directory is created owner-only: it holds the key.

@@ -305,7 +305,9 @@ std::optional<DuplicateMember> duplicate_member(dom::element e,
     std::size_t i = 0;
     for (dom::element child : dom::array(e)) {
       if (auto d = duplicate_member(child, keys)) {
-        d->path = join_path("[" + std::to_string(i) + "]", d->path);
+        std::string index = "[";  // not "[" + ...: g++ 12's false -Wrestrict
+        index.append(std::to_string(i)).push_back(']');
+        d->path = join_path(index, d->path);
         return d;
       }
       ++i;
