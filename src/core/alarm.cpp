@@ -40,6 +40,21 @@ AlarmTransition transition(TransitionKind kind, const Alarm& after, std::int64_t
   return t;
 }
 
+// Records that `a` (already inactive) cleared: it leaves the current set when it
+// was acknowledged too (ISA-18.2 return to normal), else it stays, cleared.
+void record_clear(AlarmUpdate& u, const AlarmKey& key, const Alarm& a,
+                  std::optional<EventStamp> stamp, std::int64_t now_ms) {
+  auto t = transition(TransitionKind::cleared, a, now_ms);
+  t.event = stamp;
+  if (a.acknowledged) {
+    t.removed = true;
+    u.erase.push_back(key);
+  } else {
+    u.put.push_back(a);
+  }
+  u.history.push_back(std::move(t));
+}
+
 // Copies the details an event carries onto the alarm; true if any changed.
 bool take_details(Alarm& a, const AlarmEvent& e) {
   const auto old = std::make_tuple(a.point_id, a.device, a.name, a.priority, a.event_state, a.text);
@@ -216,15 +231,7 @@ Result<EventOutcome> apply_event(const std::optional<Alarm>& current,
       return out;
     }
     a.active = false;
-    auto t = transition(TransitionKind::cleared, a, now_ms);
-    t.event = event.stamp;
-    if (a.acknowledged) {
-      t.removed = true;
-      out.update.erase.push_back(key);
-    } else {
-      out.update.put.push_back(a);
-    }
-    out.update.history.push_back(std::move(t));
+    record_clear(out.update, key, a, event.stamp, now_ms);
     return out;
   }
 
@@ -459,15 +466,7 @@ Result<EventOutcome> apply_disconnect(const DisconnectEvent& event,
     if (!event.text.empty()) a.text = event.text;
     if (event.stamp) a.last_event = *event.stamp;
     a.updated_ms = now_ms;
-    auto t = transition(TransitionKind::cleared, a, now_ms);
-    t.event = event.stamp;
-    if (a.acknowledged) {
-      t.removed = true;
-      out.update.erase.push_back(dkey);
-    } else {
-      out.update.put.push_back(a);
-    }
-    out.update.history.push_back(std::move(t));
+    record_clear(out.update, dkey, a, event.stamp, now_ms);
   }
   return out;
 }
@@ -499,14 +498,7 @@ AlarmUpdate apply_staleness(const ThingName& thing, bool stale, const std::optio
   a.active = false;
   a.text = "periodic_log received again";
   a.updated_ms = now_ms;
-  auto t = transition(TransitionKind::cleared, a, now_ms);
-  if (a.acknowledged) {
-    t.removed = true;
-    u.erase.push_back(a.key);
-  } else {
-    u.put.push_back(a);
-  }
-  u.history.push_back(std::move(t));
+  record_clear(u, a.key, a, std::nullopt, now_ms);
   return u;
 }
 
