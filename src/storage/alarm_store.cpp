@@ -189,16 +189,6 @@ Result<EventStamp> decode_mark(std::string_view v) {
   return EventStamp{read_u64(v.substr(1, 8)), read_u32be(v.substr(9, 4))};
 }
 
-template <class Fn>
-auto decode(std::string_view data, std::string_view what, Fn&& from)
-    -> Result<decltype(from(json{}))> {
-  try {
-    return from(json::parse(data));
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-
 // Every record under `prefix`, decoded with `from`.
 template <class T, class Impl, class Fn>
 Result<std::vector<T>> scan_all(Impl& impl, Cf which, const std::string& prefix,
@@ -206,7 +196,7 @@ Result<std::vector<T>> scan_all(Impl& impl, Cf which, const std::string& prefix,
   std::vector<T> out;
   Result<void> inner;
   auto r = impl.scan(which, prefix, [&](std::string_view, std::string_view v) {
-    auto rec = decode(v, what, from);
+    auto rec = decode_json(v, what, from);
     if (!rec) {
       inner = std::unexpected(rec.error());
       return false;
@@ -235,7 +225,7 @@ Result<std::optional<Alarm>> RocksStore::current_alarm(const AlarmKey& key) {
   auto raw = impl_->get(kCurrentAlarms, alarm_key(key));
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) return std::optional<Alarm>{};
-  auto a = decode(**raw, "alarm", alarm_from);
+  auto a = decode_json(**raw, "alarm", alarm_from);
   if (!a) return std::unexpected(a.error());
   return std::optional<Alarm>(std::move(*a));
 }
@@ -265,8 +255,8 @@ Result<std::vector<AlarmTransition>> RocksStore::alarm_history(const AlarmHistor
     it->SeekToFirst();
   }
   for (; it->Valid() && out.size() < q.limit; q.newest_first ? it->Prev() : it->Next()) {
-    auto t = decode(std::string_view(it->value().data(), it->value().size()), "alarm history",
-                    transition_from);
+    auto t = decode_json(std::string_view(it->value().data(), it->value().size()), "alarm history",
+                         transition_from);
     if (!t) return std::unexpected(t.error());
     out.push_back(std::move(*t));
   }

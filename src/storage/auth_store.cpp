@@ -116,17 +116,6 @@ AuditEntry audit_from(const json& j) {
                     j.at("action"),  j.at("target"),   j.at("detail"), j.at("ok")};
 }
 
-// nlohmann throws on a missing or mistyped member; that is a corrupt record.
-template <class Fn>
-auto decode(std::string_view data, std::string_view what, Fn&& from)
-    -> Result<decltype(from(json{}))> {
-  try {
-    return from(json::parse(data));
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-
 }  // namespace
 
 // ---- UserStore: users ----
@@ -158,7 +147,7 @@ Result<User> RocksStore::user(std::string_view name) {
   auto raw = impl_->get(kUsers, user_key(name));
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) return fail(Errc::not_found, "user '" + std::string(name) + "' not found");
-  return decode(**raw, "user", user_from);
+  return decode_json(**raw, "user", user_from);
 }
 
 Result<std::vector<User>> RocksStore::users(std::optional<std::string_view> customer) {
@@ -166,7 +155,7 @@ Result<std::vector<User>> RocksStore::users(std::optional<std::string_view> cust
   Result<void> inner;
   auto r =
       impl_->scan(kUsers, std::string(1, kKeyVersion), [&](std::string_view, std::string_view v) {
-        auto u = decode(v, "user", user_from);
+        auto u = decode_json(v, "user", user_from);
         if (!u) {
           inner = std::unexpected(u.error());
           return false;
@@ -187,8 +176,8 @@ Result<std::vector<std::string>> session_keys_of(rocksdb::DB& db, rocksdb::Colum
   std::vector<std::string> keys;
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cf));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto s =
-        decode(std::string_view(it->value().data(), it->value().size()), "session", session_from);
+    auto s = decode_json(std::string_view(it->value().data(), it->value().size()), "session",
+                         session_from);
     if (!s) return std::unexpected(s.error());
     if (s->user == user) keys.emplace_back(it->key().data(), it->key().size());
   }
@@ -227,7 +216,7 @@ Result<Session> RocksStore::session(std::string_view token_hash) {
   auto raw = impl_->get(kSessions, session_key(token_hash));
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) return fail(Errc::not_found, "session not found");
-  return decode(**raw, "session", session_from);
+  return decode_json(**raw, "session", session_from);
 }
 
 Result<void> RocksStore::delete_session(std::string_view token_hash) {
@@ -253,7 +242,7 @@ Result<std::size_t> RocksStore::purge_expired_sessions(std::int64_t now_ms) {
   Result<void> inner;
   auto r = impl_->scan(kSessions, std::string(1, kKeyVersion),
                        [&](std::string_view k, std::string_view v) {
-                         auto s = decode(v, "session", session_from);
+                         auto s = decode_json(v, "session", session_from);
                          if (!s) {
                            inner = std::unexpected(s.error());
                            return false;
@@ -396,7 +385,7 @@ Result<std::vector<AuditEntry>> RocksStore::audit(const AuditQuery& query) {
   while (!heap.empty() && out.size() < query.limit) {
     const auto i = heap.top();
     heap.pop();
-    auto entry = decode(cursors[i]->value(), "audit entry", audit_from);
+    auto entry = decode_json(cursors[i]->value(), "audit entry", audit_from);
     if (!entry) return std::unexpected(entry.error());
     out.push_back(std::move(*entry));
     cursors[i]->prev();

@@ -40,15 +40,12 @@ std::string encode_cert(const CertificateRecord& r) {
 }
 
 Result<CertificateRecord> decode_cert(std::string_view data) {
-  try {
-    const auto j = json::parse(data);
+  return decode_json(data, "certificate record", [](const json& j) {
     CertificateRecord r{j.at("thing"),     j.at("serial"),       j.at("fingerprint"),
                         j.at("issued_ms"), j.at("not_after_ms"), std::nullopt};
     if (!j.at("revoked_ms").is_null()) r.revoked_ms = j.at("revoked_ms").get<std::int64_t>();
     return r;
-  } catch (const std::exception& e) {
-    return fail(Errc::io, std::string("stored certificate record is corrupt: ") + e.what());
-  }
+  });
 }
 
 Result<void> validate(const CertificateRecord& r) {

@@ -113,17 +113,8 @@ T enum_or_throw(Result<T> r) {
   return *r;
 }
 
-template <class T, class Fn>
-Result<T> decode_json(std::string_view data, std::string_view what, Fn&& fn) {
-  try {
-    return fn(json::parse(data));
-  } catch (const std::exception& e) {
-    return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-
 Result<Notification> decode_notification(std::string_view data) {
-  return decode_json<Notification>(data, "notification", [](const json& j) {
+  return decode_json(data, "notification", [](const json& j) {
     Notification n;
     n.id = j.at("id");
     n.customer = j.at("customer");
@@ -139,7 +130,7 @@ Result<Notification> decode_notification(std::string_view data) {
 }
 
 Result<Delivery> decode_delivery(std::string_view data) {
-  return decode_json<Delivery>(data, "delivery", [](const json& j) {
+  return decode_json(data, "delivery", [](const json& j) {
     Delivery d;
     d.id = j.at("id");
     d.notification_id = j.at("notification");
@@ -157,7 +148,7 @@ Result<Delivery> decode_delivery(std::string_view data) {
 }
 
 Result<Subscription> decode_subscription(std::string_view data) {
-  return decode_json<Subscription>(data, "subscription", [](const json& j) {
+  return decode_json(data, "subscription", [](const json& j) {
     Subscription s;
     s.user = j.at("user");
     s.customer = j.at("customer");
@@ -174,7 +165,7 @@ Result<Subscription> decode_subscription(std::string_view data) {
 }
 
 Result<Endpoint> decode_endpoint(std::string_view data) {
-  return decode_json<Endpoint>(data, "endpoint", [](const json& j) {
+  return decode_json(data, "endpoint", [](const json& j) {
     Endpoint e;
     e.user = j.at("user");
     e.id = j.at("id");

@@ -127,13 +127,22 @@ inline PointInfo record_from(const json& j, std::type_identity<PointInfo>) {
                    j.at("unit"),     j.at("writable"),  j.at("declared")};
 }
 
-template <class T>
-Result<T> decode_record(std::string_view data, std::string_view what) {
+// A stored JSON record read by `from`; nlohmann throws on a missing or
+// mistyped member, and that is a corrupt record, never a crash.
+template <class Fn>
+auto decode_json(std::string_view data, std::string_view what, Fn&& from)
+    -> Result<decltype(from(json{}))> {
   try {
-    return record_from(json::parse(data), std::type_identity<T>{});
+    return from(json::parse(data));
   } catch (const std::exception& e) {
     return fail(Errc::io, "stored " + std::string(what) + " is corrupt: " + e.what());
   }
+}
+
+template <class T>
+Result<T> decode_record(std::string_view data, std::string_view what) {
+  return decode_json(data, what,
+                     [](const json& j) { return record_from(j, std::type_identity<T>{}); });
 }
 
 // Point ids of one thing by series ordinal. Immutable once published; a thing
