@@ -190,35 +190,21 @@ Result<EventStamp> decode_mark(std::string_view v) {
 }
 
 // Every record under `prefix`, decoded with `from`.
-template <class T, class Impl, class Fn>
-Result<std::vector<T>> scan_all(Impl& impl, Cf which, const std::string& prefix,
-                                std::string_view what, Fn&& from) {
-  std::vector<T> out;
-  Result<void> inner;
-  auto r = impl.scan(which, prefix, [&](std::string_view, std::string_view v) {
-    auto rec = decode_json(v, what, from);
-    if (!rec) {
-      inner = std::unexpected(rec.error());
-      return false;
-    }
-    out.push_back(std::move(*rec));
-    return true;
-  });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
+template <class Impl, class Fn>
+auto scan_all(Impl& impl, Cf which, const std::string& prefix, std::string_view what, Fn&& from) {
+  return impl.scan_decoded(which, prefix,
+                           [&](std::string_view v) { return decode_json(v, what, from); });
 }
 
 }  // namespace
 
 Result<std::vector<Alarm>> RocksStore::current_alarms(std::string_view customer,
                                                       std::string_view building) {
-  return scan_all<Alarm>(*impl_, kCurrentAlarms, building_part(customer, building), "alarm",
-                         alarm_from);
+  return scan_all(*impl_, kCurrentAlarms, building_part(customer, building), "alarm", alarm_from);
 }
 
 Result<std::vector<Alarm>> RocksStore::current_alarms_of(const ThingName& thing) {
-  return scan_all<Alarm>(*impl_, kCurrentAlarms, thing_part(thing), "alarm", alarm_from);
+  return scan_all(*impl_, kCurrentAlarms, thing_part(thing), "alarm", alarm_from);
 }
 
 Result<std::optional<Alarm>> RocksStore::current_alarm(const AlarmKey& key) {
@@ -266,11 +252,11 @@ Result<std::vector<AlarmTransition>> RocksStore::alarm_history(const AlarmHistor
 
 Result<std::vector<LinkState>> RocksStore::links(std::string_view customer,
                                                  std::string_view building) {
-  return scan_all<LinkState>(*impl_, kLinks, building_part(customer, building), "link", link_from);
+  return scan_all(*impl_, kLinks, building_part(customer, building), "link", link_from);
 }
 
 Result<std::vector<LinkState>> RocksStore::links_of(const ThingName& thing) {
-  return scan_all<LinkState>(*impl_, kLinks, thing_part(thing), "link", link_from);
+  return scan_all(*impl_, kLinks, thing_part(thing), "link", link_from);
 }
 
 Result<void> RocksStore::commit(const AlarmUpdate& u) {

@@ -180,26 +180,6 @@ Result<Endpoint> decode_endpoint(std::string_view data) {
   });
 }
 
-// Every record under `prefix` in `cf`, decoded with `decode`, optionally filtered.
-template <class T, class StoreImpl, class Decode, class Keep>
-Result<std::vector<T>> scan_decoded(StoreImpl& impl, Cf cf, const std::string& prefix,
-                                    Decode&& decode, Keep&& keep) {
-  std::vector<T> out;
-  Result<void> inner;
-  auto r = impl.scan(cf, prefix, [&](std::string_view, std::string_view v) {
-    auto rec = decode(v);
-    if (!rec) {
-      inner = std::unexpected(rec.error());
-      return false;
-    }
-    if (keep(*rec)) out.push_back(std::move(*rec));
-    return true;
-  });
-  if (!r) return std::unexpected(r.error());
-  if (!inner) return std::unexpected(inner.error());
-  return out;
-}
-
 }  // namespace
 
 // ---- OutboxStore ----
@@ -361,15 +341,13 @@ Result<void> RocksStore::delete_subscription(std::string_view user, std::string_
 }
 
 Result<std::vector<Subscription>> RocksStore::subscriptions_of(std::string_view user) {
-  return scan_decoded<Subscription>(*impl_, kSubscriptions, user_prefix(user), decode_subscription,
-                                    [](const Subscription&) { return true; });
+  return impl_->scan_decoded(kSubscriptions, user_prefix(user), decode_subscription);
 }
 
 Result<std::vector<Subscription>> RocksStore::subscriptions_for(std::string_view customer) {
   // People, not devices: a scan and a filter beat keeping a second index.
-  return scan_decoded<Subscription>(*impl_, kSubscriptions, std::string(1, kKeyVersion),
-                                    decode_subscription,
-                                    [&](const Subscription& s) { return s.customer == customer; });
+  return impl_->scan_decoded(kSubscriptions, std::string(1, kKeyVersion), decode_subscription,
+                             [&](const Subscription& s) { return s.customer == customer; });
 }
 
 Result<void> RocksStore::put_endpoint(const Endpoint& e) {
@@ -399,8 +377,7 @@ Result<Endpoint> RocksStore::endpoint(std::string_view user, std::string_view id
 }
 
 Result<std::vector<Endpoint>> RocksStore::endpoints_of(std::string_view user) {
-  return scan_decoded<Endpoint>(*impl_, kEndpoints, user_prefix(user), decode_endpoint,
-                                [](const Endpoint&) { return true; });
+  return impl_->scan_decoded(kEndpoints, user_prefix(user), decode_endpoint);
 }
 
 }  // namespace nbms::storage

@@ -272,23 +272,37 @@ struct RocksStore::Impl {
     return {};
   }
 
-  // Every registry record under `prefix`, decoded.
-  template <class T>
-  Result<std::vector<T>> scan_records(Cf which, const std::string& prefix, std::string_view what) {
-    std::vector<T> out;
+  // Every record under `prefix` that `keep` accepts, decoded by `decode`
+  // (std::string_view -> Result<T>); a corrupt record is the error.
+  template <class Decode, class Keep>
+  auto scan_decoded(Cf which, const std::string& prefix, Decode&& decode, Keep&& keep)
+      -> Result<std::vector<typename std::invoke_result_t<Decode&, std::string_view>::value_type>> {
+    std::vector<typename std::invoke_result_t<Decode&, std::string_view>::value_type> out;
     Result<void> inner;
     auto r = scan(which, prefix, [&](std::string_view, std::string_view v) {
-      auto record = decode_record<T>(v, what);
+      auto record = decode(v);
       if (!record) {
         inner = std::unexpected(record.error());
         return false;
       }
-      out.push_back(std::move(*record));
+      if (keep(*record)) out.push_back(std::move(*record));
       return true;
     });
     if (!r) return std::unexpected(r.error());
     if (!inner) return std::unexpected(inner.error());
     return out;
+  }
+  template <class Decode>
+  auto scan_decoded(Cf which, const std::string& prefix, Decode&& decode) {
+    return scan_decoded(which, prefix, std::forward<Decode>(decode),
+                        [](const auto&) { return true; });
+  }
+
+  // Every registry record under `prefix`, decoded.
+  template <class T>
+  Result<std::vector<T>> scan_records(Cf which, const std::string& prefix, std::string_view what) {
+    return scan_decoded(which, prefix,
+                        [what](std::string_view v) { return decode_record<T>(v, what); });
   }
 
   // ---- series dictionaries ----
