@@ -19,17 +19,16 @@ std::string key_text(const AlarmKey& k) {
 Service::Service(AlarmStore& store, const Clock& clock, PointStore* points)
     : store_(store), clock_(clock), points_(points) {}
 
-void Service::set_listener(Listener listener) {
+void Service::add_listener(Listener listener) {
   std::lock_guard lock(mu_);
-  listener_ = std::move(listener);
+  listeners_.push_back(std::move(listener));
 }
 
 Result<void> Service::commit(const AlarmUpdate& update) {
   if (update.empty()) return {};
   if (auto c = store_.commit(update); !c) return c;
-  if (listener_ && !(update.put.empty() && update.erase.empty() && update.history.empty())) {
-    listener_(update);
-  }
+  if (update.put.empty() && update.erase.empty() && update.history.empty()) return {};
+  for (const auto& listener : listeners_) listener(update);
   return {};
 }
 

@@ -7,7 +7,7 @@
 // one atomic write, under one mutex, so a MW event and an operator action on
 // the same alarm never overwrite each other.
 //
-// Owns that mutex, the listener and the liveness table (newest periodic_log per
+// Owns that mutex, the listeners and the liveness table (newest periodic_log per
 // MW, in memory); the store, the point store and the clock outlive it. Thread-safe. Access control
 // (who may act on which customer's alarms) is the caller's: the service trusts the user name given.
 #include <cstdint>
@@ -53,7 +53,8 @@ class Service final : public AlarmSink {
   // `points` (optional) serves the equipment filter.
   Service(AlarmStore& store, const Clock& clock, PointStore* points = nullptr);
 
-  void set_listener(Listener listener);
+  // Adds a listener (WebSocket push, notifications ...); call before events flow.
+  void add_listener(Listener listener);
 
   // AlarmSink (ingest worker).
   Result<EventResult> on_alarm(const AlarmEvent& event) override;
@@ -104,7 +105,7 @@ class Service final : public AlarmSink {
   const Clock& clock_;
   PointStore* points_;
   std::mutex mu_;  // serialises every read-modify-write of alarm state
-  Listener listener_;
+  std::vector<Listener> listeners_;
 
   struct Live {
     ThingName thing;

@@ -154,17 +154,20 @@ TEST_F(ServiceTest, ShelveUnshelveCommentAndExpiry) {
   EXPECT_EQ(*service_.expire_shelves("C000003", "B001"), 0u);
 }
 
-TEST_F(ServiceTest, ListenerSeesEveryCommit) {
+TEST_F(ServiceTest, EveryListenerSeesEveryCommit) {
   std::vector<TransitionKind> seen;
-  service_.set_listener([&](const AlarmUpdate& u) {
+  std::size_t second = 0;
+  service_.add_listener([&](const AlarmUpdate& u) {
     for (const auto& t : u.history) seen.push_back(t.kind);
   });
+  service_.add_listener([&](const AlarmUpdate& u) { second += u.history.size(); });
   service_.on_alarm(ev("A", AlarmStatus::raise, 1));
   service_.on_alarm(ev("A", AlarmStatus::raise, 1));  // duplicate: nothing
   service_.acknowledge({{kThing, "A"}}, "kim");
   service_.on_alarm(ev("A", AlarmStatus::clear, 2));
   EXPECT_EQ(seen, (std::vector<TransitionKind>{TransitionKind::raised, TransitionKind::acknowledged,
                                                TransitionKind::cleared}));
+  EXPECT_EQ(second, 3u);
 }
 
 TEST_F(ServiceTest, DisconnectsAndLinkHistory) {
