@@ -40,14 +40,20 @@ std::optional<std::string> string_of(const json& msg, const char* name, std::siz
 
 struct WsChannel::Pending {
   std::int64_t received_ms = 0;
-  // Point id -> position in `values`; `values` points at the map's keys (stable
-  // in a node-based map), so each id is copied once per frame, not twice.
+  bool queued = false;  // in pending_order_
+  bool stale = false;   // points were unwatched: forget the entry once sent
+  // Point id -> position in `values` while queued (npos otherwise). The entry
+  // and its index outlive a frame, so the steady stream of a watched point
+  // costs no allocation; `values` points at the map's keys (stable in a
+  // node-based map).
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> index;
-  std::vector<std::pair<const std::string*, double>> values;  // arrival order
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  using Index = std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>>;
+  Index index;
+  std::vector<std::pair<Index::value_type*, double>> values;  // arrival order
 };
 
 WsChannel::WsChannel(const Services& services, auth::Principal who, auth::Origin from,
@@ -73,19 +79,19 @@ void WsChannel::close() {
 }
 
 void WsChannel::send(const json& msg) {
-  bool was_empty = false;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (overflowed_) return;
     if (messages_.size() >= limits_.max_queued_messages) {
       overflowed_ = true;
+      wake = true;  // the writer must wake up to close the connection
     } else {
-      was_empty = messages_.empty() && pending_order_.empty();
+      wake = std::exchange(writer_idle_, false);
       messages_.push_back(dump(msg));
     }
   }
-  // On overflow too: the writer must wake up to close the connection.
-  if (was_empty || overflowed()) wake_();
+  if (wake) wake_();
 }
 
 void WsChannel::send_error(std::string_view ref, Errc code, std::string_view message) {
@@ -101,33 +107,53 @@ std::optional<std::string> WsChannel::next_frame() {
     messages_.pop_front();
     return frame;
   }
-  if (pending_order_.empty()) return std::nullopt;
+  if (pending_order_.empty()) {
+    writer_idle_ = true;
+    return std::nullopt;
+  }
   // Everything pending goes in one frame: the cost of a frame (a system call,
   // a TCP segment, an Asio operation) dwarfs that of a value
   // (docs/performance.md). Written directly, without a JSON tree.
-  std::string frame = R"({"type":"values","updates":[)";
-  while (!pending_order_.empty()) {
-    auto node = pending_.extract(pending_order_.front());
-    pending_order_.pop_front();
-    const Pending& p = node.mapped();
+  std::string frame;
+  frame.reserve(last_frame_bytes_ + 64);  // frames of a connection are alike
+  frame += R"({"type":"values","updates":[)";
+  for (auto* entry : pending_order_) {
+    auto& [thing, p] = *entry;
     frame += R"({"thing":)";
-    append_json_string(frame, node.key());
+    append_json_string(frame, thing);
     frame += R"(,"received_ms":)";
     frame += std::to_string(p.received_ms);
     frame += R"(,"values":[)";
-    for (const auto& [point_id, value] : p.values) {
+    for (const auto& [slot, value] : p.values) {
       frame += R"({"point_id":)";
-      append_json_string(frame, *point_id);
+      append_json_string(frame, slot->first);
       frame += R"(,"value":)";
       append_json_number(frame, value);
       frame += "},";
+      slot->second = Pending::npos;
     }
     if (!p.values.empty()) frame.pop_back();
     frame += "]},";
+    p.values.clear();
+    p.queued = false;
+    if (p.stale) pending_.erase(pending_.find(thing));
   }
+  pending_order_.clear();
   frame.pop_back();
   frame += "]}";
+  last_frame_bytes_ = frame.size();
   return frame;
+}
+
+void WsChannel::forget_pending(const std::string& thing) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(thing);
+  if (it == pending_.end()) return;
+  if (it->second.queued) {
+    it->second.stale = true;  // its values still go out, then next_frame forgets it
+  } else {
+    pending_.erase(it);
+  }
 }
 
 bool WsChannel::overflowed() const {
@@ -137,25 +163,33 @@ bool WsChannel::overflowed() const {
 
 void WsChannel::values(const std::string& thing, std::int64_t received_ms,
                        const std::vector<realtime::LiveValue>& values) {
-  bool was_empty = false;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (overflowed_) return;
-    was_empty = messages_.empty() && pending_order_.empty();
-    auto [it, fresh] = pending_.try_emplace(thing);
-    if (fresh) pending_order_.push_back(thing);
+    wake = std::exchange(writer_idle_, false);
+    auto it = pending_.find(thing);
+    if (it == pending_.end()) it = pending_.try_emplace(thing).first;
     Pending& p = it->second;
+    if (!p.queued) {
+      p.queued = true;
+      pending_order_.push_back(&*it);
+    }
     p.received_ms = received_ms;
     for (const auto& v : values) {
-      if (auto pos = p.index.find(v.point_id); pos != p.index.end()) {
-        p.values[pos->second].second = v.value;  // coalesce: newest wins
-        continue;
+      auto pos = p.index.find(v.point_id);
+      if (pos == p.index.end()) {
+        pos = p.index.emplace(std::string(v.point_id), Pending::npos).first;
       }
-      const auto pos = p.index.emplace(std::string(v.point_id), p.values.size()).first;
-      p.values.emplace_back(&pos->first, v.value);
+      if (pos->second == Pending::npos) {
+        pos->second = p.values.size();
+        p.values.emplace_back(&*pos, v.value);
+      } else {
+        p.values[pos->second].second = v.value;  // coalesce: newest wins
+      }
     }
   }
-  if (was_empty) wake_();
+  if (wake) wake_();
 }
 
 void WsChannel::control_outcome(const realtime::ControlOutcome& outcome) {
@@ -257,6 +291,7 @@ void WsChannel::subscribe(const json& msg, bool watch) {
     }
   } else {
     services_.hub->unsubscribe(*id_, *thing, points);
+    forget_pending(thing->full());
   }
   send({{"type", watch ? "subscribed" : "unsubscribed"},
         {"thing", thing->full()},

@@ -37,8 +37,9 @@ struct WsLimits {
 
 class WsChannel final : public realtime::Sink, public std::enable_shared_from_this<WsChannel> {
  public:
-  // `wake` is called (from any thread) when the queue goes from empty to not
-  // empty; it must only schedule the writer, never write itself.
+  // `wake` is called (from any thread) when something is queued while the
+  // writer is idle (its last next_frame() found nothing), once per idle
+  // period; it must only schedule the writer, never write itself.
   WsChannel(const Services& services, auth::Principal who, auth::Origin from,
             std::function<void()> wake, WsLimits limits = {});
   ~WsChannel() override;
@@ -71,6 +72,9 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   void control(const nlohmann::json& msg);
   void send(const nlohmann::json& msg);
   void send_error(std::string_view ref, Errc code, std::string_view message);
+  // Drops the thing's coalescing entry (after its queued values are sent), so
+  // it holds only points still watched.
+  void forget_pending(const std::string& thing);
 
   const Services& services_;
   const auth::Principal who_;
@@ -81,8 +85,15 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
 
   mutable std::mutex mu_;  // guards everything below
   std::deque<std::string> messages_;
-  std::deque<std::string> pending_order_;  // things with coalesced values, oldest first
+  // Per thing the connection gets values of, kept between frames (entries are
+  // node-stable: pending_order_ points into the map).
   std::unordered_map<std::string, Pending> pending_;
+  std::vector<std::pair<const std::string, Pending>*> pending_order_;  // queued, oldest first
+  std::size_t last_frame_bytes_ = 0;
+  // The writer drained the queue and waits to be woken. A writer busy with a
+  // write comes back for the next frame by itself: waking it would cost a
+  // post and a timer cancel per value for nothing.
+  bool writer_idle_ = true;
   std::unordered_map<std::string, Control> controls_;  // by hub request id
   bool overflowed_ = false;
 };

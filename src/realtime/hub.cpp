@@ -349,7 +349,10 @@ Result<std::string> Hub::control(ConnectionId id, const ThingName& thing, std::s
 void Hub::on_realtime(const RealtimeUpdate& update) {
   auto& d = *impl_;
   const std::string thing = update.thing.full();
-  std::vector<Delivery> out;
+  // The deliveries of one update, reused by the next one on this thread: the
+  // vectors keep their capacity, so the steady fan-out allocates nothing.
+  thread_local std::vector<Delivery> out;
+  std::size_t used = 0;
   {
     std::lock_guard lock(d.mu);
     d.values_in += update.values.size();
@@ -369,16 +372,20 @@ void Hub::on_realtime(const RealtimeUpdate& update) {
       for (Conn* c : pw->second.watchers) {
         if (c->epoch != epoch) {
           c->epoch = epoch;
-          c->slot = out.size();
-          out.push_back(Delivery{c->sink, {}});
+          c->slot = used++;
+          if (out.size() < used) out.emplace_back();
+          out[c->slot].sink = c->sink;
+          out[c->slot].values.clear();
         }
         out[c->slot].values.push_back(LiveValue{v.point_id, v.value});
       }
       d.values_out += pw->second.watchers.size();
     }
   }
-  for (const auto& delivery : out) {
+  for (std::size_t i = 0; i < used; ++i) {
+    auto& delivery = out[i];
     if (delivery.sink) delivery.sink->values(thing, update.received_ms, delivery.values);
+    delivery.sink.reset();  // a closed connection must not live on in the scratch
   }
 }
 

@@ -42,14 +42,23 @@ class WsChannelQueue : public ::testing::Test {
   int wakes = 0;
 };
 
-TEST_F(WsChannelQueue, HelloFirstAndTheWriterIsWokenOnlyWhenTheQueueWasEmpty) {
+TEST_F(WsChannelQueue, HelloFirstAndTheWriterIsWokenOnlyWhenIdle) {
   auto c = make();
   EXPECT_EQ(wakes, 1);
   EXPECT_EQ(next(*c)["type"], "hello");
-  EXPECT_FALSE(c->next_frame());
+  EXPECT_FALSE(c->next_frame());  // the writer is idle now
   c->values("C000003_B001_01", 1, {{"AV-1", 1.0}});
   c->values("C000003_B001_01", 2, {{"AV-2", 2.0}});
-  EXPECT_EQ(wakes, 2);  // the second value found the queue busy
+  EXPECT_EQ(wakes, 2);  // the second value found the writer already woken
+  next(*c);             // the writer takes the frame and is busy writing it
+  c->values("C000003_B001_01", 3, {{"AV-1", 3.0}});
+  c->on_text("not json");
+  EXPECT_EQ(wakes, 2);  // it comes back for more by itself
+  EXPECT_EQ(next(*c)["type"], "error");
+  EXPECT_EQ(next(*c)["type"], "values");
+  EXPECT_FALSE(c->next_frame());
+  c->on_text("not json");
+  EXPECT_EQ(wakes, 3);
 }
 
 TEST_F(WsChannelQueue, ASlowReaderGetsTheNewestValueOfEachPointInOneFrame) {
@@ -77,6 +86,31 @@ TEST_F(WsChannelQueue, ASlowReaderGetsTheNewestValueOfEachPointInOneFrame) {
   frame = next(*c);
   ASSERT_EQ(frame["updates"].size(), 1u);
   EXPECT_EQ(frame["updates"][0]["values"], (json::array({{{"point_id", "AV-9"}, {"value", 9.5}}})));
+}
+
+TEST_F(WsChannelQueue, EachFrameHoldsOnlyWhatArrivedSinceTheLastInArrivalOrder) {
+  auto c = make();
+  next(*c);  // hello
+  for (int round = 0; round < 3; ++round) {
+    // The points come in a different order each round; a point sent in an
+    // earlier frame must neither be repeated nor keep its old place.
+    const double base = 10.0 * round;
+    if (round % 2 == 0) {
+      c->values("T1", round, {{"AV-1", base + 1}, {"AV-2", base + 2}});
+    } else {
+      c->values("T1", round, {{"AV-2", base + 2}});
+      c->values("T1", round, {{"AV-3", base + 3}, {"AV-2", base + 4}});
+    }
+    auto frame = next(*c);
+    ASSERT_EQ(frame["updates"].size(), 1u) << frame.dump();
+    const auto expected = round % 2 == 0
+                              ? json::array({{{"point_id", "AV-1"}, {"value", base + 1}},
+                                             {{"point_id", "AV-2"}, {"value", base + 2}}})
+                              : json::array({{{"point_id", "AV-2"}, {"value", base + 4}},
+                                             {{"point_id", "AV-3"}, {"value", base + 3}}});
+    EXPECT_EQ(frame["updates"][0]["values"], expected) << "round " << round;
+    EXPECT_FALSE(c->next_frame());
+  }
 }
 
 TEST_F(WsChannelQueue, AnswersGoBeforeValues) {
