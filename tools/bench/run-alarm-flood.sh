@@ -9,7 +9,8 @@
 #     raises N alarms (BURST-0..) as fast as it can when its live phase starts;
 #  5. meanwhile polls GET .../alarms (all current alarms, as the console's
 #     first load) back to back with curl, one request at a time, until the
-#     health figures count N raises or TIMEOUT seconds (default 120) pass;
+#     health figures (checked every 0.5 s) count N raises or TIMEOUT seconds
+#     (default 120) pass;
 #  6. prints how many raises, transitions and current alarms were stored, how
 #     long the flood took to be stored, and p50/p90/p99/max of the polls.
 #
@@ -39,6 +40,9 @@ api() {  # api <method> <path> [json body]
   curl -sf -X "$1" -H "Authorization: Bearer $bench_token" -H 'Content-Type: application/json' \
     ${3:+-d "$3"} "http://127.0.0.1:$http_port/api/v1$2"
 }
+health_raises() {  # the top-level "raises" of GET .../alarms/health
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["raises"])' 2>/dev/null || echo 0
+}
 api POST /customers '{"id":"CBENCH","name":"Bench"}' >/dev/null
 api POST /customers/CBENCH/buildings '{"id":"B001","name":"Bench building"}' >/dev/null
 api POST /customers/CBENCH/buildings/B001/things '{"name":"CBENCH_B001_01"}' >/dev/null
@@ -52,24 +56,32 @@ trap 'kill "$mwsim_pid" 2>/dev/null || true; bench_cleanup' EXIT
 
 echo "== flood: $burst alarms; polling GET $base/alarms"
 : >"$tmp/latency.txt"
+# The poller: one request at a time, back to back, until told to stop.
+(
+  while [ ! -e "$tmp/stop" ]; do
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $bench_token" \
+      "http://127.0.0.1:$http_port/api/v1$base/alarms" >>"$tmp/latency.txt"
+  done
+) &
+poller_pid=$!
 stored_at=""
 deadline=$(($(date +%s) + timeout))
 while [ "$(date +%s)" -lt "$deadline" ]; do
-  curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $bench_token" \
-    "http://127.0.0.1:$http_port/api/v1$base/alarms" >>"$tmp/latency.txt"
-  raises=$(api GET "$base/alarms/health" | sed -n 's/.*"raises": *\([0-9]*\).*/\1/p' | tail -n1)
+  raises=$(api GET "$base/alarms/health" | health_raises)
   if [ "${raises:-0}" -ge "$burst" ]; then
     stored_at=$(date +%s.%N)
     break
   fi
+  sleep 0.5
 done
+touch "$tmp/stop"
+wait "$poller_pid" || true
 kill "$mwsim_pid" 2>/dev/null || true
 
 echo "== results"
-health=$(api GET "$base/alarms/health")
 current=$(api GET "$base/alarms" | grep -o '"alarm_id"' | wc -l)
-history=$(api GET "$base/alarms/history.csv?from=0&to=99999999999999&limit=100000" 2>/dev/null | grep -c ',raised,' || true)
-echo "raises counted by health:   $(echo "$health" | sed -n 's/.*"raises": *\([0-9]*\).*/\1/p' | tail -n1)"
+history=$(api GET "$base/alarms/history.csv?limit=100000" | grep -c ',raised,' || true)
+echo "raises counted by health:   $(api GET "$base/alarms/health" | health_raises)"
 echo "raised transitions stored:  $history"
 echo "current alarms:             $current"
 if [ -n "$stored_at" ]; then
