@@ -365,7 +365,7 @@ Result<void> Daemon::start() {
       ho, http::Services{*d.store, *d.store, *d.store, *d.store, d.clock, *d.auth, d.hub.get(),
                          [&d] { return d.health(); },
                          [&d](const std::string& thing) { return d.activity.last_seen(thing); },
-                         d.provisioner.get()});
+                         d.provisioner.get(), d.alarms.get()});
   auto port = d.server->start();
   if (!port) {
     d.pipeline->stop();

@@ -100,6 +100,7 @@ struct Route {
 const std::vector<Route>& data_routes();
 const std::vector<Route>& auth_routes();
 const std::vector<Route>& provisioning_routes();
+const std::vector<Route>& alarm_routes();  // routes_alarms.cpp
 
 enum class Need { read, operate, manage };
 

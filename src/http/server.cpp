@@ -158,6 +158,7 @@ struct Server::Impl {
         api(s, ApiOptions{options.web_root, options.body_limit,
                           static_cast<int>(std::max<std::size_t>(1, options.threads / 2))}),
         services(std::move(s)),
+        alarm_feed(services.alarms ? AlarmFeed::create(*services.alarms, services.clock) : nullptr),
         ioc(static_cast<int>(options.threads == 0 ? 1 : options.threads)) {}
 
   // `redirect`: a plain listener that answers every request with a redirect to HTTPS.
@@ -180,7 +181,8 @@ struct Server::Impl {
   const ServerOptions options;
   const Api api;
   const Services services;
-  std::optional<ssl::context> tls;  // set by start() when HTTPS is configured
+  const std::shared_ptr<AlarmFeed> alarm_feed;  // WebSocket alarm push; nullptr without alarms
+  std::optional<ssl::context> tls;              // set by start() when HTTPS is configured
   std::uint16_t port = 0;
 
   enum class State { idle, running, stopped };
@@ -413,7 +415,7 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
     net::post(executor, [session] { session->signal.cancel(); });
   };
   auto channel = std::make_shared<WsChannel>(services, std::move(who), auth::Origin{remote}, wake,
-                                             WsLimits{kWsMaxQueuedMessages});
+                                             WsLimits{kWsMaxQueuedMessages}, alarm_feed);
   conn->stop_websocket = [session] {
     session->close_with = ws::close_reason(ws::close_code::going_away, "server shutting down");
     session->signal.cancel();

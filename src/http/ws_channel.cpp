@@ -57,12 +57,16 @@ struct WsChannel::Pending {
 };
 
 WsChannel::WsChannel(const Services& services, auth::Principal who, auth::Origin from,
-                     std::function<void()> wake, WsLimits limits)
+                     std::function<void()> wake, WsLimits limits,
+                     std::shared_ptr<AlarmFeed> alarm_feed)
     : services_(services),
       who_(std::move(who)),
       from_(std::move(from)),
       wake_(std::move(wake)),
-      limits_(limits) {}
+      limits_(limits),
+      alarms_(alarm_feed
+                  ? std::make_shared<AlarmWatch>(std::move(alarm_feed), services, who_, wake_)
+                  : nullptr) {}
 
 WsChannel::~WsChannel() {
   close();
@@ -76,6 +80,7 @@ void WsChannel::open() {
 void WsChannel::close() {
   if (id_ && services_.hub) services_.hub->disconnect(*id_);
   id_.reset();
+  if (alarms_) alarms_->close();
 }
 
 void WsChannel::send(const json& msg) {
@@ -106,6 +111,9 @@ std::optional<std::string> WsChannel::next_frame() {
     auto frame = std::move(messages_.front());
     messages_.pop_front();
     return frame;
+  }
+  if (alarms_) {
+    if (auto frame = alarms_->next_frame()) return frame;
   }
   if (pending_order_.empty()) {
     writer_idle_ = true;
@@ -239,6 +247,9 @@ void WsChannel::on_text(std::string_view text) {
     subscribe(msg, *type == "subscribe");
   } else if (*type == "control") {
     control(msg);
+  } else if (type->starts_with("alarms.")) {
+    if (!alarms_) return send_error("", Errc::unavailable, "alarms are not available");
+    alarms_->on_message(*type, msg);
   } else {
     send_error("", Errc::invalid_argument, "unknown message type '" + type->substr(0, 32) + "'");
   }

@@ -28,6 +28,7 @@
 #include "nbms/auth/service.hpp"
 #include "nbms/http/server.hpp"
 #include "nbms/realtime/hub.hpp"
+#include "ws_alarms.hpp"
 
 namespace nbms::http {
 
@@ -40,8 +41,10 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   // `wake` is called (from any thread) when something is queued while the
   // writer is idle (its last next_frame() found nothing), once per idle
   // period; it must only schedule the writer, never write itself.
+  // `alarm_feed` (optional) serves the alarms.* messages (ws_alarms.hpp).
   WsChannel(const Services& services, auth::Principal who, auth::Origin from,
-            std::function<void()> wake, WsLimits limits = {});
+            std::function<void()> wake, WsLimits limits = {},
+            std::shared_ptr<AlarmFeed> alarm_feed = nullptr);
   ~WsChannel() override;
 
   // Registers with the hub and queues the hello message.
@@ -82,6 +85,7 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   const std::function<void()> wake_;
   const WsLimits limits_;
   std::optional<realtime::ConnectionId> id_;  // set by open(), cleared by close()
+  const std::shared_ptr<AlarmWatch> alarms_;  // nullptr without an alarm feed
 
   mutable std::mutex mu_;  // guards everything below
   std::deque<std::string> messages_;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nbms/alarms/service.hpp"
 #include "nbms/auth/service.hpp"
 #include "nbms/core/error.hpp"
 #include "nbms/core/ports.hpp"
@@ -50,6 +51,9 @@ struct Services {
   // Certificates of things and the CA (routes_provisioning.cpp); nullptr: those
   // routes answer 503.
   provisioning::Service* provisioning = nullptr;
+  // The alarm console (routes_alarms.cpp) and the WebSocket alarm feed;
+  // nullptr: those routes answer 503 and alarms.subscribe is unavailable.
+  alarms::Service* alarms = nullptr;
 };
 
 class Server {

@@ -34,11 +34,15 @@
 #include <nlohmann/json.hpp>
 
 #include "fakes.hpp"
+#include "http/alarm_json.hpp"
 #include "http/api.hpp"
 #include "http/api_common.hpp"
+#include "http/ws_alarms.hpp"
 #include "http/ws_channel.hpp"
+#include "nbms/alarms/service.hpp"
 #include "nbms/protocol/codec.hpp"
 #include "nbms/realtime/hub.hpp"
+#include "unit/alarms/fake_alarm_store.hpp"
 #include "unit/auth/fakes.hpp"
 #include "unit/provisioning/fake_certificate_store.hpp"
 
@@ -133,6 +137,18 @@ struct World {
           {std::string(kPoint), thing.full(), "AV", "Setpoint", "AHU", "", "degC", true, true});
       series.samples[{id, "B001", std::string(kPoint)}] = {
           {LocalMinute::parse("202210040900").value(), 21.5}};
+      // Two current alarms: AL-1 as the MW raised it, AL-2 shelved for an hour.
+      for (const auto* alarm_id : {"AL-1", "AL-2"}) {
+        AlarmEvent e;
+        e.thing = thing;
+        e.alarm_id = alarm_id;
+        e.stamp = EventStamp::parse("20221004090000").value();
+        e.name = "High temperature";
+        e.priority = 100;
+        e.point_id = std::string(kPoint);
+        require(alarms.on_alarm(e).has_value(), "alarm");
+      }
+      require(alarms.shelve({thing, "AL-2"}, "admin", clock.now + 3'600'000).has_value(), "shelve");
       // Each thing holds a certificate, for the routes that revoke or list it.
       require(provisioner.register_thing(thing.full()).has_value(), "certificate");
       for (const auto& [name, role] :
@@ -203,6 +219,14 @@ struct World {
                             {"hash", u.password.hash}});
     }
     for (const auto& session : users.sessions()) s["sessions"].push_back(session.token_hash);
+    s["alarms"] = json::array();
+    for (const auto c : {kA, kB}) {
+      const auto current = alarm_store.current_alarms(c, "B001").value();
+      for (const auto& a : current) {
+        s["alarms"].push_back(alarm_json(a, clock.now));
+      }
+    }
+    s["alarm_history"] = alarm_store.history().size();
     return s;
   }
 
@@ -223,9 +247,11 @@ struct World {
     return kCa;
   }
   provisioning::Service provisioner{registry, certificates, clock, ca(), {}};
-  Services services{registry, points,      series, dead,
-                    clock,    auth,        &hub,   [] { return json{{"status", "ok"}}; },
-                    {},       &provisioner};
+  nbms::testing::FakeAlarmStore alarm_store;
+  alarms::Service alarms{alarm_store, clock, &points};
+  Services services{registry, points,       series, dead,
+                    clock,    auth,         &hub,   [] { return json{{"status", "ok"}}; },
+                    {},       &provisioner, &alarms};
   std::array<std::string, kCallers> tokens;
 };
 
@@ -254,6 +280,10 @@ enum class Effect {
   own_password_set,  // of the caller
   cert_issued,       // <c>_B001_01 has a second certificate, the first revoked
   cert_revoked,      // <c>_B001_01 has no unrevoked certificate
+  alarm_acked,       // AL-1 of <c>_B001_01 is acknowledged
+  alarm_shelved,     // AL-1 is shelved
+  alarm_unshelved,   // AL-2 is no longer shelved
+  alarm_commented,   // AL-1 has a comment
 };
 
 struct Row {
@@ -326,6 +356,29 @@ const std::vector<Row>& rest_rows() {
 {"get_cert",        "GET",    "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  200,  404,      404,      200,      403},      none},
 {"ca_pem",          "GET",    "pki/ca.pem",                           "pki/ca.pem",                                           "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
 {"crl_pem",         "GET",    "pki/crl.pem",                          "pki/crl.pem",                                          "",                                                                             any, {401,  200,  403,      403,      403,      403},      none},
+// ---- routes_alarms.cpp: reads in scope; operator actions by a manager of the customer or the admin ----
+{"alarms", "GET", "customers/{}/buildings/{}/alarms", "customers/{c}/buildings/B001/alarms?max_priority=200&shelved=false", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"alarm_history", "GET", "customers/{}/buildings/{}/alarms/history", "customers/{c}/buildings/B001/alarms/history?from=1690000000000&to=1710000000000&limit=10", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"alarm_history_csv", "GET", "customers/{}/buildings/{}/alarms/history.csv", "customers/{c}/buildings/B001/alarms/history.csv?from=1690000000000&to=1710000000000", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"alarm_health", "GET", "customers/{}/buildings/{}/alarms/health", "customers/{c}/buildings/B001/alarms/health?from=1699990000000&to=1700000000000", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"links", "GET", "customers/{}/buildings/{}/links", "customers/{c}/buildings/B001/links", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"link_history", "GET", "customers/{}/buildings/{}/links/history", "customers/{c}/buildings/B001/links/history", "", A, {401,  200,  200,      200,      404,      404}, none},
+{"alarm_ack_bulk", "POST", "customers/{}/buildings/{}/alarms/ack", "customers/{c}/buildings/B001/alarms/ack", R"({"alarms":[{"thing":"{c}_B001_01","alarm_id":"AL-1"}]})", A, {401,  200,  200,      403,      404,      404}, alarm_acked},
+{"alarm_ack", "POST", "customers/{}/buildings/{}/alarms/{}/{}/ack", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/ack", "", A, {401,  200,  200,      403,      404,      404}, alarm_acked},
+{"alarm_shelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/shelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/shelve", R"({"until_ms":1700003600000,"reason":"maintenance"})", A, {401,  200,  200,      403,      404,      404}, alarm_shelved},
+{"alarm_unshelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/unshelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-2/unshelve", "", A, {401,  200,  200,      403,      404,      404}, alarm_unshelved},
+{"alarm_comment", "POST", "customers/{}/buildings/{}/alarms/{}/{}/comments", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/comments", R"({"text":"on it"})", A, {401,  200,  200,      403,      404,      404}, alarm_commented},
+{"alarms", "GET", "customers/{}/buildings/{}/alarms", "customers/{c}/buildings/B001/alarms?max_priority=200&shelved=false", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"alarm_history", "GET", "customers/{}/buildings/{}/alarms/history", "customers/{c}/buildings/B001/alarms/history?from=1690000000000&to=1710000000000&limit=10", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"alarm_history_csv", "GET", "customers/{}/buildings/{}/alarms/history.csv", "customers/{c}/buildings/B001/alarms/history.csv?from=1690000000000&to=1710000000000", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"alarm_health", "GET", "customers/{}/buildings/{}/alarms/health", "customers/{c}/buildings/B001/alarms/health?from=1699990000000&to=1700000000000", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"links", "GET", "customers/{}/buildings/{}/links", "customers/{c}/buildings/B001/links", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"link_history", "GET", "customers/{}/buildings/{}/links/history", "customers/{c}/buildings/B001/links/history", "", B, {401,  200,  404,      404,      200,      200}, none},
+{"alarm_ack_bulk", "POST", "customers/{}/buildings/{}/alarms/ack", "customers/{c}/buildings/B001/alarms/ack", R"({"alarms":[{"thing":"{c}_B001_01","alarm_id":"AL-1"}]})", B, {401,  200,  404,      404,      200,      403}, alarm_acked},
+{"alarm_ack", "POST", "customers/{}/buildings/{}/alarms/{}/{}/ack", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/ack", "", B, {401,  200,  404,      404,      200,      403}, alarm_acked},
+{"alarm_shelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/shelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/shelve", R"({"until_ms":1700003600000,"reason":"maintenance"})", B, {401,  200,  404,      404,      200,      403}, alarm_shelved},
+{"alarm_unshelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/unshelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-2/unshelve", "", B, {401,  200,  404,      404,      200,      403}, alarm_unshelved},
+{"alarm_comment", "POST", "customers/{}/buildings/{}/alarms/{}/{}/comments", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/comments", R"({"text":"on it"})", B, {401,  200,  404,      404,      200,      403}, alarm_commented},
   };
   return kRows;
 }
@@ -352,7 +405,8 @@ std::vector<std::string_view> split(std::string_view s) {
 
 std::vector<const Route*> all_routes() {
   std::vector<const Route*> out;
-  for (const auto* table : {&auth_routes(), &data_routes(), &provisioning_routes()}) {
+  for (const auto* table :
+       {&auth_routes(), &data_routes(), &provisioning_routes(), &alarm_routes()}) {
     for (const auto& r : *table) out.push_back(&r);
   }
   return out;
@@ -424,6 +478,19 @@ bool happened(World& w, const Row& row, Caller who) {
       return certs.size() == 2 && std::ranges::count_if(certs, [](const CertificateRecord& r) {
                                     return !r.revoked_ms;
                                   }) == 1;
+    }
+    case Effect::alarm_acked:
+    case Effect::alarm_shelved:
+    case Effect::alarm_unshelved:
+    case Effect::alarm_commented: {
+      const auto thing = ThingName::parse(c + "_B001_01").value();
+      const bool second = row.effect == Effect::alarm_unshelved;
+      const auto a = w.alarm_store.current_alarm({thing, second ? "AL-2" : "AL-1"}).value();
+      if (!a) return false;
+      if (row.effect == Effect::alarm_acked) return a->acknowledged;
+      if (row.effect == Effect::alarm_shelved) return a->shelved(w.clock.now);
+      if (row.effect == Effect::alarm_unshelved) return !a->shelved(w.clock.now);
+      return a->comments.size() == 1 && a->comments[0].user == user_of(who);
     }
     case Effect::cert_revoked: {
       const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
@@ -776,6 +843,107 @@ TEST_P(AuthzMatrixWs, Cell) {
 INSTANTIATE_TEST_SUITE_P(AuthzWs, AuthzMatrixWs, ::testing::ValuesIn(ws_cells()),
                          [](const ::testing::TestParamInfo<WsCell>& p) {
                            return ws_cell_name(p.param);
+                         });
+
+}  // namespace
+}  // namespace nbms::http
+
+namespace nbms::http {
+namespace {
+
+// ---- the WebSocket alarm matrix --------------------------------------------------
+//
+// alarms.subscribe for building B001 of each customer, by every caller: a
+// snapshot and then the live transitions within scope; not_found (worded as for
+// a customer that does not exist) and nothing pushed outside it.
+
+struct WsAlarmCell {
+  Target on;
+  Caller who;
+};
+
+std::vector<WsAlarmCell> ws_alarm_cells() {
+  std::vector<WsAlarmCell> out;
+  for (const Target on : {Target::A, Target::B}) {
+    for (int c = kNone; c < kCallers; ++c) out.push_back({on, static_cast<Caller>(c)});
+  }
+  return out;
+}
+
+std::string ws_alarm_cell_name(const WsAlarmCell& c) {
+  return std::string("alarms_subscribe") + (c.on == Target::A ? "_onA_" : "_onB_") +
+         std::string(kCallerNames[c.who]);
+}
+
+void PrintTo(const WsAlarmCell& cell, std::ostream* os) {
+  *os << ws_alarm_cell_name(cell);
+}
+
+class AuthzMatrixWsAlarms : public ::testing::TestWithParam<WsAlarmCell> {};
+
+json subscribe_message(std::string_view customer) {
+  return {{"type", "alarms.subscribe"}, {"customer", customer}, {"building", "B001"}};
+}
+
+TEST_P(AuthzMatrixWsAlarms, Cell) {
+  const auto [on, who] = GetParam();
+  const std::string customer(customer_of(on));
+  World w;
+  auto principal = w.upgrade(who);
+  if (who == kNone) {
+    ASSERT_FALSE(principal.has_value());
+    return;
+  }
+  ASSERT_TRUE(principal.has_value());
+  const bool in_scope = principal->can_read(customer);
+  auto feed = AlarmFeed::create(w.alarms, w.clock);
+  auto channel = std::make_shared<WsChannel>(
+      w.services, *principal, World::origin(), [] {}, WsLimits{}, feed);
+  channel->open();
+  ASSERT_EQ(drain(*channel).size(), 1u);  // hello
+
+  channel->on_text(subscribe_message(customer).dump());
+  const auto frames = drain(*channel);
+  ASSERT_EQ(frames.size(), 1u);
+  if (in_scope) {
+    EXPECT_EQ(frames[0]["type"], "alarms.snapshot") << frames[0];
+    EXPECT_EQ(frames[0]["customer"], customer);
+    ASSERT_EQ(frames[0]["alarms"].size(), 2u);
+    for (const auto& a : frames[0]["alarms"]) EXPECT_EQ(a["thing"], customer + "_B001_01");
+  } else {
+    EXPECT_EQ(frames[0]["type"], "error") << frames[0];
+    EXPECT_EQ(frames[0]["code"], "not_found") << frames[0];
+    channel->on_text(subscribe_message(kGhost).dump());
+    const auto ghost = drain(*channel);
+    ASSERT_EQ(ghost.size(), 1u);
+    std::string ghost_answer = ghost[0].dump();
+    replace_all(ghost_answer, kGhost, customer);
+    EXPECT_EQ(ghost_answer, frames[0].dump());
+  }
+
+  // A new alarm of the building reaches the channel exactly when it watches.
+  AlarmEvent e;
+  e.thing = ThingName::parse(customer + "_B001_01").value();
+  e.alarm_id = "AL-9";
+  e.stamp = EventStamp::parse("20221004100000").value();
+  e.name = "Filter dirty";
+  e.priority = 200;
+  ASSERT_TRUE(w.alarms.on_alarm(e).has_value());
+  const auto live = drain(*channel);
+  ASSERT_EQ(live.size(), in_scope ? 1u : 0u);
+  if (in_scope) {
+    EXPECT_EQ(live[0]["type"], "alarms");
+    ASSERT_EQ(live[0]["transitions"].size(), 1u);
+    EXPECT_EQ(live[0]["transitions"][0]["kind"], "raised");
+    EXPECT_EQ(live[0]["transitions"][0]["alarm"]["alarm_id"], "AL-9");
+  }
+  channel->close();
+  EXPECT_EQ(feed->watchers(customer + "/B001"), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(AuthzWsAlarms, AuthzMatrixWsAlarms, ::testing::ValuesIn(ws_alarm_cells()),
+                         [](const ::testing::TestParamInfo<WsAlarmCell>& p) {
+                           return ws_alarm_cell_name(p.param);
                          });
 
 }  // namespace

@@ -8,6 +8,7 @@
 //   #/trend/{c}/{b}/{point_id}      one point's history chart
 //   #/users                         user management (manager, admin)
 //   #/audit                         audit log (manager, admin)
+//   #/alarms/{customer}/{building}  the building's alarm console
 
 import { api, get, onUnauthorized, ApiError } from './api.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
@@ -20,6 +21,7 @@ import { buildingPage } from './pages/building.js';
 import { trendPage } from './pages/trend.js';
 import { usersPage } from './pages/users.js';
 import { auditPage } from './pages/audit.js';
+import { alarmsPage } from './pages/alarms.js';
 
 const app = document.getElementById('app');
 let current = null;        // {destroy()} of the page on screen
@@ -33,6 +35,7 @@ const routes = [
   { re: /^\/trend\/([^/]+)\/([^/]+)\/([^/]+)$/, page: trendPage, keys: ['customer', 'building', 'point'] },
   { re: /^\/users$/, page: usersPage, roles: ['admin', 'manager'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'manager'] },
+  { re: /^\/alarms\/([^/]+)\/([^/]+)$/, page: alarmsPage, keys: ['customer', 'building'] },
 ];
 
 function parseRoute() {
@@ -118,7 +121,7 @@ function renderHeader(path) {
   if (u) {
     const link = (href, key, testid, active) =>
       h('a', { href, text: t(key), 'data-testid': testid, 'aria-current': active ? 'page' : null });
-    nav.append(link('#/', 'nav.overview', 'nav-overview', path === '/' || path.startsWith('/c/') || path.startsWith('/b/')));
+    nav.append(link('#/', 'nav.overview', 'nav-overview', path === '/' || path.startsWith('/c/') || path.startsWith('/b/') || path.startsWith('/alarms/')));
     if (u.role === 'admin' || u.role === 'manager') {
       nav.append(link('#/users', 'nav.users', 'nav-users', path === '/users'));
       nav.append(link('#/audit', 'nav.audit', 'nav-audit', path === '/audit'));
