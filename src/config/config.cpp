@@ -710,8 +710,9 @@ bool plausible_address(std::string_view a) {
 
 Result<void> validate_notify(const NotifyConfig& n) {
   if (!n.vapid_subject.empty()) {
-    const bool mailto = starts_with_ci(n.vapid_subject, "mailto:") && n.vapid_subject.size() > 7;
-    const bool https = starts_with_ci(n.vapid_subject, "https://") && n.vapid_subject.size() > 8;
+    // Lower-case schemes, as notify::Vapid and push services expect them.
+    const bool mailto = n.vapid_subject.starts_with("mailto:") && n.vapid_subject.size() > 7;
+    const bool https = n.vapid_subject.starts_with("https://") && n.vapid_subject.size() > 8;
     if ((!mailto && !https) || n.vapid_subject.find(' ') != std::string::npos) {
       return invalid("notify.vapid_subject",
                      "must be a mailto: or https: URL where push services can reach the "

@@ -14,6 +14,7 @@
 
 #include "nbms/auth/service.hpp"
 #include "nbms/core/error.hpp"
+#include "nbms/core/notification_ports.hpp"
 #include "nbms/core/ports.hpp"
 #include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
@@ -34,6 +35,17 @@ struct ServerOptions {
   std::uint16_t redirect_port = 0;
 };
 
+// Notifications (routes_notify.cpp): users' subscriptions and endpoints, their
+// delivery status, notices. The daemon owns what is behind it.
+struct NotifyServices {
+  SubscriptionStore& subscriptions;
+  OutboxStore& outbox;
+  // Fans a notice out and stores its deliveries (Dispatcher::enqueue).
+  std::function<Result<std::vector<Delivery>>(const Notification&)> enqueue;
+  std::string vapid_public_key;       // base64url; empty: Web Push is off
+  std::vector<ChannelKind> channels;  // the channels nbmsd can deliver on
+};
+
 struct Services {
   Registry& registry;
   PointStore& points;
@@ -50,6 +62,8 @@ struct Services {
   // Certificates of things and the CA (routes_provisioning.cpp); nullptr: those
   // routes answer 503.
   provisioning::Service* provisioning = nullptr;
+  // Notifications; nullptr: the /notify routes answer 503.
+  const NotifyServices* notify = nullptr;
 };
 
 class Server {
