@@ -75,7 +75,7 @@ test('the service worker is served from the web root and registers with scope /'
   await page.context().close();
 });
 
-test('the settings page registers a webhook and a subscription; a posted notice reaches it and shows', { timeout: 120000 }, async () => {
+test('the settings page registers a webhook and a subscription; a posted notice reaches it and shows', { timeout: 120000 }, async (t) => {
   const viewer = await loggedIn(USERS.viewer1);
   await viewer.getByTestId('nav-notify').click();
   await viewer.locator('main[data-page="notify"] [data-testid="notify-sub-table"]').first().waitFor();
@@ -87,7 +87,7 @@ test('the settings page registers a webhook and a subscription; a posted notice 
   const pushOk = await viewer.getByTestId('notify-ok').count() > 0;
   const eps0 = (await apiFrom(viewer, 'GET', '/notify/endpoints')).body.endpoints;
   assert.equal(eps0.some((e) => e.kind === 'web_push'), pushOk, 'a web_push endpoint exactly when the page said so');
-  test.diagnostic?.(`push subscription in headless Chromium: ${pushOk ? 'registered' : 'refused by the browser (no push service)'}`);
+  t.diagnostic(`push subscription in headless Chromium: ${pushOk ? 'registered' : 'refused by the browser (no push service)'}`);
 
   // A webhook: its secret is shown once and never listed.
   await viewer.getByTestId('notify-webhook-url').fill(`http://127.0.0.1:${receiver.address().port}/hook`);
