@@ -27,6 +27,7 @@
 #include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
 #include "nbms/storage/rocks_store.hpp"
+#include "notifications.hpp"
 
 namespace nbms::app {
 namespace {
@@ -109,6 +110,7 @@ struct Daemon::Impl {
   std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   std::unique_ptr<storage::RocksStore> store;
   std::unique_ptr<alarms::Service> alarms;
+  std::unique_ptr<Notifications> notify;
   std::unique_ptr<mqtt::Bridge> bridge;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<realtime::Hub> hub;
@@ -322,6 +324,11 @@ Result<void> Daemon::start() {
   d.hub = std::make_unique<realtime::Hub>(*d.bridge, d.clock, hub_options);
 
   d.alarms = std::make_unique<alarms::Service>(*d.store, d.clock, d.store.get());
+  auto notify = Notifications::create(cfg, *d.store, d.clock);
+  if (!notify) return std::unexpected(notify.error());
+  d.notify = std::move(*notify);
+  d.alarms->add_listener(d.notify->listener());
+  d.notify->start();
   ingest::Router::Ports ports{*d.store,  *d.store, *d.store,   *d.store,
                               *d.bridge, d.clock,  d.hub.get()};
   ports.alarms = d.alarms.get();
@@ -361,11 +368,19 @@ Result<void> Daemon::start() {
   ho.tls_key_file = cfg.http.tls_key_file;
   ho.redirect_host = cfg.http.redirect_host;
   ho.redirect_port = cfg.http.redirect_port;
-  d.server = std::make_unique<http::Server>(
-      ho, http::Services{*d.store, *d.store, *d.store, *d.store, d.clock, *d.auth, d.hub.get(),
-                         [&d] { return d.health(); },
-                         [&d](const std::string& thing) { return d.activity.last_seen(thing); },
-                         d.provisioner.get(), d.alarms.get()});
+  http::Services services{*d.store,
+                          *d.store,
+                          *d.store,
+                          *d.store,
+                          d.clock,
+                          *d.auth,
+                          d.hub.get(),
+                          [&d] { return d.health(); },
+                          [&d](const std::string& thing) { return d.activity.last_seen(thing); },
+                          d.provisioner.get(),
+                          d.alarms.get()};
+  services.notify = &d.notify->services();
+  d.server = std::make_unique<http::Server>(ho, std::move(services));
   auto port = d.server->start();
   if (!port) {
     d.pipeline->stop();
@@ -398,6 +413,7 @@ void Daemon::stop() {
   if (d.pipeline) d.pipeline->stop();
   if (d.server) d.server->stop();
   d.ticker.reset();
+  if (d.notify) d.notify->stop();  // after every producer of alarms and notices
   d.server.reset();
   d.provisioner.reset();
   d.pipeline.reset();
@@ -406,6 +422,7 @@ void Daemon::stop() {
   d.auth.reset();
   d.bridge.reset();
   d.alarms.reset();
+  d.notify.reset();
   d.store.reset();
   logger()->info("nbmsd stopped cleanly");
 }

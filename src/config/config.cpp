@@ -51,6 +51,13 @@ constexpr Range kCaValidityDays{1, 36500};
 constexpr Range kCertValidityDays{1, 3650};
 constexpr Range kCrlValidityDays{1, 365};
 constexpr Range kBrokerPort{1, 65535};
+constexpr Range kHttpTimeoutMs{100, 120'000};
+constexpr Range kPushTtlS{0, 28 * 24 * 3600};
+constexpr Range kMaxAttempts{1, 100};
+constexpr Range kInitialBackoffMs{100, 3'600'000};
+constexpr Range kMaxBackoffMs{100, 86'400'000};
+constexpr Range kSmtpPort{1, 65535};
+constexpr Range kSmtpTimeoutS{1, 600};
 
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;
@@ -348,6 +355,8 @@ using L = LogConfig;
 using P = PkiConfig;
 using V = ProvisioningConfig;
 constexpr auto kPki = &Config::pki;
+using N = NotifyConfig;
+constexpr auto kNotify = &Config::notify;
 constexpr auto kProvisioning = &Config::provisioning;
 constexpr auto kHttp = &Config::http;
 constexpr auto kMqtt = &Config::mqtt;
@@ -403,6 +412,26 @@ constexpr std::array kProvisioningFields{
     Field{"broker_host", string_field<kProvisioning, &V::broker_host>},
     Field{"broker_port", int_field<kProvisioning, &V::broker_port, kBrokerPort>},
 };
+constexpr std::array kNotifyFields{
+    Field{"vapid_key_file", string_field<kNotify, &N::vapid_key_file>},
+    Field{"vapid_subject", string_field<kNotify, &N::vapid_subject>},
+    Field{"public_url", string_field<kNotify, &N::public_url>},
+    Field{"ca_file", string_field<kNotify, &N::ca_file>},
+    Field{"allow_private_addresses", bool_field<kNotify, &N::allow_private_addresses>},
+    Field{"http_timeout_ms", int_field<kNotify, &N::http_timeout_ms, kHttpTimeoutMs>},
+    Field{"push_ttl_s", int_field<kNotify, &N::push_ttl_s, kPushTtlS>},
+    Field{"max_attempts", int_field<kNotify, &N::max_attempts, kMaxAttempts>},
+    Field{"initial_backoff_ms", int_field<kNotify, &N::initial_backoff_ms, kInitialBackoffMs>},
+    Field{"max_backoff_ms", int_field<kNotify, &N::max_backoff_ms, kMaxBackoffMs>},
+    Field{"smtp_host", string_field<kNotify, &N::smtp_host>},
+    Field{"smtp_port", int_field<kNotify, &N::smtp_port, kSmtpPort>},
+    Field{"smtp_starttls", bool_field<kNotify, &N::smtp_starttls>},
+    Field{"smtp_username", string_field<kNotify, &N::smtp_username>},
+    Field{"smtp_password_file", string_field<kNotify, &N::smtp_password_file>},
+    Field{"smtp_from", string_field<kNotify, &N::smtp_from>},
+    Field{"smtp_from_name", string_field<kNotify, &N::smtp_from_name>},
+    Field{"smtp_timeout_s", int_field<kNotify, &N::smtp_timeout_s, kSmtpTimeoutS>},
+};
 constexpr std::array kLogFields{
     Field{"level", string_field<kLog, &L::level>},
 };
@@ -415,6 +444,7 @@ constexpr std::array kSections{
     Section{"realtime", kRealtimeFields},
     Section{"pki", kPkiFields},
     Section{"provisioning", kProvisioningFields},
+    Section{"notify", kNotifyFields},
     Section{"log", kLogFields},
 };
 
@@ -657,9 +687,90 @@ Result<void> apply_data_dir(Config& c, std::string_view dir) {
   return {};
 }
 
+namespace {
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+// local@domain, printable ASCII without spaces, angle brackets or quotes (it
+// goes into the SMTP envelope as is).
+bool plausible_address(std::string_view a) {
+  const auto at = a.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 >= a.size()) return false;
+  if (a.find('@', at + 1) != std::string_view::npos || a.size() > 254) return false;
+  return std::all_of(a.begin(), a.end(), [](char ch) {
+    return ch > ' ' && ch < 0x7f && ch != '<' && ch != '>' && ch != '"' && ch != ',';
+  });
+}
+
+Result<void> validate_notify(const NotifyConfig& n) {
+  if (!n.vapid_subject.empty()) {
+    // Lower-case schemes, as notify::Vapid and push services expect them.
+    const bool mailto = n.vapid_subject.starts_with("mailto:") && n.vapid_subject.size() > 7;
+    const bool https = n.vapid_subject.starts_with("https://") && n.vapid_subject.size() > 8;
+    if ((!mailto && !https) || n.vapid_subject.find(' ') != std::string::npos) {
+      return invalid("notify.vapid_subject",
+                     "must be a mailto: or https: URL where push services can reach the "
+                     "operator (RFC 8292), got " +
+                         quote(n.vapid_subject));
+    }
+  }
+  if (!n.public_url.empty()) {
+    const bool scheme =
+        starts_with_ci(n.public_url, "https://") || starts_with_ci(n.public_url, "http://");
+    const auto rest = n.public_url.substr(n.public_url.find("//") + 2);
+    if (!scheme || rest.empty() || n.public_url.back() == '/' ||
+        n.public_url.find_first_of(" ?#") != std::string::npos) {
+      return invalid("notify.public_url",
+                     "must be http(s)://host[:port][/path] without a trailing slash, got " +
+                         quote(n.public_url));
+    }
+  }
+  if (n.initial_backoff_ms > n.max_backoff_ms) {
+    return invalid("notify.initial_backoff_ms", "must be <= notify.max_backoff_ms, got " +
+                                                    std::to_string(n.initial_backoff_ms) + " > " +
+                                                    std::to_string(n.max_backoff_ms));
+  }
+  if (n.smtp_host.empty()) {
+    // Settings of a channel that is off are a mistake, not a default.
+    if (!n.smtp_from.empty() || !n.smtp_username.empty() || !n.smtp_password_file.empty()) {
+      return invalid("notify.smtp_host",
+                     "is needed for e-mail (notify.smtp_from, smtp_username or "
+                     "smtp_password_file is set)");
+    }
+    return {};
+  }
+  if (auto problem = host_problem(n.smtp_host)) {
+    return invalid("notify.smtp_host", *problem + ", got " + quote(n.smtp_host));
+  }
+  if (n.smtp_from.empty()) {
+    return invalid("notify.smtp_from", "is required with notify.smtp_host (the sender address)");
+  }
+  if (!plausible_address(n.smtp_from)) {
+    return invalid("notify.smtp_from",
+                   "must be an address local@domain, got " + quote(n.smtp_from));
+  }
+  if (!n.smtp_password_file.empty() && n.smtp_username.empty()) {
+    return invalid("notify.smtp_password_file",
+                   "needs notify.smtp_username (a password is sent only with a user name)");
+  }
+  if (!n.smtp_username.empty() && n.smtp_password_file.empty()) {
+    return invalid("notify.smtp_username",
+                   "needs notify.smtp_password_file (the password is read from that file)");
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> validate(const Config& c) {
   // Free-text values: control characters are never intended and would garble logs.
-  const std::array<std::pair<std::string_view, const std::string*>, 10> texts{{
+  const std::array<std::pair<std::string_view, const std::string*>, 19> texts{{
       {"pki.ca_cert_file", &c.pki.ca_cert_file},
       {"pki.ca_key_file", &c.pki.ca_key_file},
       {"http.web_root", &c.http.web_root},
@@ -670,6 +781,15 @@ Result<void> validate(const Config& c) {
       {"mqtt.password_file", &c.mqtt.password_file},
       {"storage.data_dir", &c.storage.data_dir},
       {"log.level", &c.log.level},
+      {"notify.vapid_key_file", &c.notify.vapid_key_file},
+      {"notify.vapid_subject", &c.notify.vapid_subject},
+      {"notify.public_url", &c.notify.public_url},
+      {"notify.ca_file", &c.notify.ca_file},
+      {"notify.smtp_host", &c.notify.smtp_host},
+      {"notify.smtp_username", &c.notify.smtp_username},
+      {"notify.smtp_password_file", &c.notify.smtp_password_file},
+      {"notify.smtp_from", &c.notify.smtp_from},
+      {"notify.smtp_from_name", &c.notify.smtp_from_name},
   }};
   for (const auto& [path, text] : texts) {
     if (has_control_chars(*text)) return invalid(path, "must not contain control characters");
@@ -696,6 +816,13 @@ Result<void> validate(const Config& c) {
            check_range("pki.cert_validity_days", c.pki.cert_validity_days, kCertValidityDays),
            check_range("pki.crl_validity_days", c.pki.crl_validity_days, kCrlValidityDays),
            check_range("provisioning.broker_port", c.provisioning.broker_port, kBrokerPort),
+           check_range("notify.http_timeout_ms", c.notify.http_timeout_ms, kHttpTimeoutMs),
+           check_range("notify.push_ttl_s", c.notify.push_ttl_s, kPushTtlS),
+           check_range("notify.max_attempts", c.notify.max_attempts, kMaxAttempts),
+           check_range("notify.initial_backoff_ms", c.notify.initial_backoff_ms, kInitialBackoffMs),
+           check_range("notify.max_backoff_ms", c.notify.max_backoff_ms, kMaxBackoffMs),
+           check_range("notify.smtp_port", c.notify.smtp_port, kSmtpPort),
+           check_range("notify.smtp_timeout_s", c.notify.smtp_timeout_s, kSmtpTimeoutS),
        }) {
     if (!ok) return ok;
   }
@@ -758,6 +885,8 @@ Result<void> validate(const Config& c) {
                    *problem + ", got " + quote(c.provisioning.broker_host));
   }
 
+  if (auto ok = validate_notify(c.notify); !ok) return ok;
+
   if (std::find(kLogLevels.begin(), kLogLevels.end(), c.log.level) == kLogLevels.end()) {
     return invalid(
         "log.level",
@@ -785,6 +914,11 @@ std::string ca_cert_path(const Config& c) {
 std::string ca_key_path(const Config& c) {
   if (!c.pki.ca_key_file.empty()) return c.pki.ca_key_file;
   return (std::filesystem::path(c.storage.data_dir) / "pki" / "ca.key").string();
+}
+
+std::string vapid_key_path(const Config& c) {
+  if (!c.notify.vapid_key_file.empty()) return c.notify.vapid_key_file;
+  return (std::filesystem::path(c.storage.data_dir) / "notify" / "vapid.key").string();
 }
 
 std::string http_listen(const HttpConfig& h) {
@@ -831,6 +965,24 @@ std::string to_json(const Config& c) {
   j["pki"]["crl_validity_days"] = c.pki.crl_validity_days;
   j["provisioning"]["broker_host"] = c.provisioning.broker_host;
   j["provisioning"]["broker_port"] = c.provisioning.broker_port;
+  j["notify"]["vapid_key_file"] = c.notify.vapid_key_file;
+  j["notify"]["vapid_subject"] = c.notify.vapid_subject;
+  j["notify"]["public_url"] = c.notify.public_url;
+  j["notify"]["ca_file"] = c.notify.ca_file;
+  j["notify"]["allow_private_addresses"] = c.notify.allow_private_addresses;
+  j["notify"]["http_timeout_ms"] = c.notify.http_timeout_ms;
+  j["notify"]["push_ttl_s"] = c.notify.push_ttl_s;
+  j["notify"]["max_attempts"] = c.notify.max_attempts;
+  j["notify"]["initial_backoff_ms"] = c.notify.initial_backoff_ms;
+  j["notify"]["max_backoff_ms"] = c.notify.max_backoff_ms;
+  j["notify"]["smtp_host"] = c.notify.smtp_host;
+  j["notify"]["smtp_port"] = c.notify.smtp_port;
+  j["notify"]["smtp_starttls"] = c.notify.smtp_starttls;
+  j["notify"]["smtp_username"] = c.notify.smtp_username;
+  j["notify"]["smtp_password_file"] = c.notify.smtp_password_file;  // the path only
+  j["notify"]["smtp_from"] = c.notify.smtp_from;
+  j["notify"]["smtp_from_name"] = c.notify.smtp_from_name;
+  j["notify"]["smtp_timeout_s"] = c.notify.smtp_timeout_s;
   j["log"]["level"] = c.log.level;
   // A path given on the command line need not be UTF-8; never throw for it.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

@@ -20,7 +20,7 @@ constexpr std::uintmax_t kMaxStaticFileBytes = 64ull << 20;
 
 const std::vector<const std::vector<Route>*>& route_tables() {
   static const std::vector<const std::vector<Route>*> kTables{
-      &auth_routes(), &data_routes(), &provisioning_routes(), &alarm_routes()};
+      &auth_routes(), &data_routes(), &provisioning_routes(), &alarm_routes(), &notify_routes()};
   return kTables;
 }
 

@@ -100,7 +100,12 @@ struct Route {
 const std::vector<Route>& data_routes();
 const std::vector<Route>& auth_routes();
 const std::vector<Route>& provisioning_routes();
-const std::vector<Route>& alarm_routes();  // routes_alarms.cpp
+const std::vector<Route>& alarm_routes();   // routes_alarms.cpp
+const std::vector<Route>& notify_routes();  // routes_notify.cpp
+
+// Removes a deleted user's notification subscriptions and endpoints (errors
+// are logged: the user is gone either way).
+void forget_notify_user(const Services& s, const std::string& user);
 
 enum class Need { read, operate, manage };
 

@@ -144,6 +144,7 @@ Response delete_user(const Ctx& x) {
   if (auto r = x.s.auth.delete_user(*x.who, x.params[0], x.origin()); !r) {
     return error_from(r.error());
   }
+  forget_notify_user(x.s, x.params[0]);
   return no_content();
 }
 

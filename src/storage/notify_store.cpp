@@ -317,6 +317,32 @@ Result<std::vector<Delivery>> RocksStore::deliveries_of(std::string_view user, s
   return out;
 }
 
+Result<std::vector<Notification>> RocksStore::notifications_with_prefix(std::string_view prefix,
+                                                                        std::size_t limit) {
+  const auto first = notification_key(prefix);
+  const auto upper = prefix_end(first);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kNotifications)));
+  if (upper.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(upper);
+  }
+  std::vector<Notification> out;
+  for (; it->Valid() && out.size() < limit; it->Prev()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    if (!k.starts_with(first)) {
+      if (k >= std::string_view(upper)) continue;  // SeekForPrev landed on `upper` itself
+      break;
+    }
+    auto n = decode_notification(std::string_view(it->value().data(), it->value().size()));
+    if (!n) return std::unexpected(n.error());
+    out.push_back(std::move(*n));
+  }
+  if (!it->status().ok()) return std::unexpected(io_error(it->status(), "scan"));
+  return out;
+}
+
 // ---- SubscriptionStore ----
 
 Result<void> RocksStore::put_subscription(const Subscription& s) {

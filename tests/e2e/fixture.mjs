@@ -113,10 +113,14 @@ export class System {
 
     // ---- nbmsd
     const cfgFile = join(this.dir, 'nbmsd.json');
-    const config = { http: { web_root: webRoot }, auth: { pbkdf2_iterations: 10000 } };
+    // notify: Web Push on (the VAPID key is made in the data dir), webhooks may
+    // go to the tests' receivers on 127.0.0.1.
+    const config = { http: { web_root: webRoot }, auth: { pbkdf2_iterations: 10000 },
+      notify: { vapid_subject: 'mailto:e2e@example.com', allow_private_addresses: true, initial_backoff_ms: 500 } };
     writeFileSync(cfgFile, JSON.stringify(config, null, 2));
     if (!this.configOk(cfgFile)) {
       delete config.auth;   // an nbmsd without the auth section in its config
+      delete config.notify;
       writeFileSync(cfgFile, JSON.stringify(config, null, 2));
     }
     this.nbmsdArgs = ['--config', cfgFile, '--data-dir', join(this.dir, 'data'),

@@ -139,6 +139,29 @@ TEST_F(NotifyStoreTest, DeliveriesOfAUserNewestFirst) {
   EXPECT_TRUE(store_->deliveries_of("nobody", 10)->empty());
 }
 
+TEST_F(NotifyStoreTest, NotificationsWithPrefixGreatestIdFirst) {
+  for (const char* id :
+       {"notice.C1.0000000000200.a", "notice.C1.0000000000100.b", "notice.C10.0000000000300.c",
+        "notice.C2.0000000000400.d", "alarm.C1.B1.x"}) {
+    ASSERT_TRUE(store_->enqueue(notification(id), {}));
+  }
+  auto c1 = store_->notifications_with_prefix("notice.C1.", 10);
+  ASSERT_TRUE(c1) << c1.error().message;
+  ASSERT_EQ(c1->size(), 2u);
+  EXPECT_EQ((*c1)[0].id, "notice.C1.0000000000200.a");
+  EXPECT_EQ((*c1)[1].id, "notice.C1.0000000000100.b");
+  auto one = store_->notifications_with_prefix("notice.C1.", 1);
+  ASSERT_TRUE(one);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].id, "notice.C1.0000000000200.a");
+  auto all = store_->notifications_with_prefix("notice.", 10);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 4u);
+  auto none = store_->notifications_with_prefix("notice.C3.", 10);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_F(NotifyStoreTest, SubscriptionsAndEndpointsCrud) {
   Subscription s{"ann",
                  "C1",

@@ -409,6 +409,10 @@ class CrashingOutbox final : public OutboxStore {
   Result<std::vector<Delivery>> deliveries_of(std::string_view u, std::size_t limit) override {
     return real_.deliveries_of(u, limit);
   }
+  Result<std::vector<Notification>> notifications_with_prefix(std::string_view p,
+                                                              std::size_t limit) override {
+    return real_.notifications_with_prefix(p, limit);
+  }
 
  private:
   OutboxStore& real_;

@@ -103,6 +103,44 @@ struct ProvisioningConfig {
   bool operator==(const ProvisioningConfig&) const = default;
 };
 
+// Notifications of alarms and notices (docs/notifications.md). Each channel is
+// on when configured: Web Push with a vapid_subject, e-mail with an smtp_host;
+// webhooks always.
+struct NotifyConfig {
+  // The VAPID key (P-256, base64url private scalar). Empty: <data_dir>/notify/vapid.key,
+  // created owner-only (0600) on first start; a file others can read is refused.
+  std::string vapid_key_file;
+  // mailto: or https: URL where push services can reach the operator (RFC 8292).
+  // Empty: Web Push is off.
+  std::string vapid_subject;
+  // Base of the dashboard for links in e-mails, e.g. https://nbms.example.com
+  // (http:// or https://, no trailing slash). Empty: links stay relative.
+  std::string public_url;
+  // Extra trusted CAs (PEM) for webhook, push and SMTP servers; the system
+  // store is always trusted.
+  std::string ca_file;
+  // Allow webhook/push URLs that resolve to loopback or private addresses
+  // (an internal webhook receiver). Off: users cannot probe nbmsd's network.
+  bool allow_private_addresses = false;
+  std::int64_t http_timeout_ms = 10000;  // 100..120000, one webhook or push request
+  std::int64_t push_ttl_s = 86400;       // 0..2419200 (28 days): how long a push service keeps it
+  int max_attempts = 10;                 // 1..100, then a delivery is failed
+  std::int64_t initial_backoff_ms = 30000;  // 100..3600000, before the 2nd attempt; doubles
+  std::int64_t max_backoff_ms = 3600000;    // 100..86400000, >= initial_backoff_ms
+  // E-mail (SMTP submission). Empty host: e-mail is off.
+  std::string smtp_host;
+  std::uint16_t smtp_port = 587;   // 1..65535
+  bool smtp_starttls = true;       // false only for a relay on localhost
+  std::string smtp_username;       // empty: no AUTH
+  std::string smtp_password_file;  // needs smtp_username
+  std::string smtp_from;           // required with smtp_host: local@domain
+  std::string smtp_from_name = "nbms";
+  std::int64_t smtp_timeout_s = 30;  // 1..600, the whole session
+  bool web_push() const { return !vapid_subject.empty(); }
+  bool email() const { return !smtp_host.empty(); }
+  bool operator==(const NotifyConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace debug info warn error critical off (spdlog names)
   bool operator==(const LogConfig&) const = default;
@@ -116,6 +154,7 @@ struct Config {
   RealtimeConfig realtime;
   PkiConfig pki;
   ProvisioningConfig provisioning;
+  NotifyConfig notify;
   LogConfig log;
   bool operator==(const Config&) const = default;
 };
@@ -124,6 +163,8 @@ struct Config {
 // under storage.data_dir.
 std::string ca_cert_path(const Config& c);
 std::string ca_key_path(const Config& c);
+// The VAPID key file in effect: notify.vapid_key_file or <data_dir>/notify/vapid.key.
+std::string vapid_key_path(const Config& c);
 
 // Parses the JSON text of a config file and validates the result. Every key is
 // optional (defaults above); the top level and each section must be objects.

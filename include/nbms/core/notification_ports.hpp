@@ -33,6 +33,11 @@ class OutboxStore {
   virtual Result<void> update_delivery(const Delivery& d) = 0;
   // The deliveries of one user, newest first, at most `limit`.
   virtual Result<std::vector<Delivery>> deliveries_of(std::string_view user, std::size_t limit) = 0;
+  // The notifications whose id starts with `prefix`, greatest id first, at
+  // most `limit` (producers that put a fixed-width time in their ids, like
+  // notices, get newest first).
+  virtual Result<std::vector<Notification>> notifications_with_prefix(std::string_view prefix,
+                                                                      std::size_t limit) = 0;
 };
 
 class SubscriptionStore {

@@ -15,6 +15,7 @@
 #include "nbms/alarms/service.hpp"
 #include "nbms/auth/service.hpp"
 #include "nbms/core/error.hpp"
+#include "nbms/core/notification_ports.hpp"
 #include "nbms/core/ports.hpp"
 #include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
@@ -33,6 +34,17 @@ struct ServerOptions {
   // With HTTPS: a plain-HTTP listener that redirects to it (port 0 = none).
   std::string redirect_host;
   std::uint16_t redirect_port = 0;
+};
+
+// Notifications (routes_notify.cpp): users' subscriptions and endpoints, their
+// delivery status, notices. The daemon owns what is behind it.
+struct NotifyServices {
+  SubscriptionStore& subscriptions;
+  OutboxStore& outbox;
+  // Fans a notice out and stores its deliveries (Dispatcher::enqueue).
+  std::function<Result<std::vector<Delivery>>(const Notification&)> enqueue;
+  std::string vapid_public_key;       // base64url; empty: Web Push is off
+  std::vector<ChannelKind> channels;  // the channels nbmsd can deliver on
 };
 
 struct Services {
@@ -54,6 +66,8 @@ struct Services {
   // The alarm console (routes_alarms.cpp) and the WebSocket alarm feed;
   // nullptr: those routes answer 503 and alarms.subscribe is unavailable.
   alarms::Service* alarms = nullptr;
+  // Notifications; nullptr: the /notify routes answer 503.
+  const NotifyServices* notify = nullptr;
 };
 
 class Server {

@@ -127,6 +127,8 @@ class RocksStore final : public Registry,
   Result<std::optional<std::int64_t>> next_due() override;
   Result<void> update_delivery(const Delivery& d) override;
   Result<std::vector<Delivery>> deliveries_of(std::string_view user, std::size_t limit) override;
+  Result<std::vector<Notification>> notifications_with_prefix(std::string_view prefix,
+                                                              std::size_t limit) override;
 
   // SubscriptionStore (src/storage/notify_store.cpp)
   Result<void> put_subscription(const Subscription& s) override;

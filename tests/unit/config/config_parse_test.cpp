@@ -387,6 +387,26 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "broker_host": "localhost",
     "broker_port": 8883
   },
+  "notify": {
+    "vapid_key_file": "",
+    "vapid_subject": "",
+    "public_url": "",
+    "ca_file": "",
+    "allow_private_addresses": false,
+    "http_timeout_ms": 10000,
+    "push_ttl_s": 86400,
+    "max_attempts": 10,
+    "initial_backoff_ms": 30000,
+    "max_backoff_ms": 3600000,
+    "smtp_host": "",
+    "smtp_port": 587,
+    "smtp_starttls": true,
+    "smtp_username": "",
+    "smtp_password_file": "",
+    "smtp_from": "",
+    "smtp_from_name": "nbms",
+    "smtp_timeout_s": 30
+  },
   "log": {
     "level": "info"
   }

@@ -33,6 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fake_notify.hpp"
 #include "fakes.hpp"
 #include "http/alarm_json.hpp"
 #include "http/api.hpp"
@@ -163,9 +164,76 @@ struct World {
       require(r.has_value(), "login");
       tokens[c] = r->token;
     }
+    seed_notify();
+    services.notify = &notify_services;
+  }
+
+  // Each caller: a customer-wide and a B001 subscription on its own customer
+  // (the admin on both) and one webhook endpoint; one notice per customer.
+  void seed_notify() {
+    for (int c = kAdmin; c < kCallers; ++c) {
+      const auto who = static_cast<Caller>(c);
+      std::vector<std::string_view> customers;
+      if (who == kAdmin) customers = {kA, kB};
+      if (who == kMgrA || who == kViewerA) customers = {kA};
+      if (who == kMgrB || who == kViewerB) customers = {kB};
+      for (const auto cust : customers) {
+        for (const char* building : {"", "B001"}) {
+          require(notify_store
+                      .put_subscription({user_of(who),
+                                         std::string(cust),
+                                         building,
+                                         true,
+                                         true,
+                                         NotificationPriority::low,
+                                         {ChannelKind::webhook}})
+                      .has_value(),
+                  "subscription");
+        }
+      }
+      Endpoint e;
+      e.user = user_of(who);
+      e.id = "ep-seed";
+      e.kind = ChannelKind::webhook;
+      e.address = "https://hooks.example.com/seed";
+      e.secret = "seed-secret-0123456789";
+      require(notify_store.put_endpoint(e).has_value(), "endpoint");
+    }
+    for (const auto cust : {kA, kB}) {
+      Notification n;
+      n.id = "notice." + std::string(cust) + ".000000000000001.seed";
+      n.customer = std::string(cust);
+      n.title = "Seeded notice";
+      require(notify_store.enqueue(n, {}).has_value(), "notice");
+    }
   }
 
   static auth::Origin origin() { return auth::Origin{std::string(kRemote)}; }
+
+  // Subscriptions, endpoints (with their secrets) and notices, as JSON.
+  json notify_snapshot() {
+    json s{
+        {"subscriptions", json::array()}, {"endpoints", json::array()}, {"notices", json::array()}};
+    for (const auto cust : {kA, kB, kGhost}) {
+      const auto subs = notify_store.subscriptions_for(cust).value();
+      for (const auto& sub : subs) {
+        s["subscriptions"].push_back({sub.user, sub.customer, sub.building, sub.alarms, sub.notices,
+                                      std::string(to_string(sub.min_priority)),
+                                      sub.channels.size()});
+      }
+    }
+    for (int c = kAdmin; c < kCallers; ++c) {
+      const auto eps = notify_store.endpoints_of(user_of(static_cast<Caller>(c))).value();
+      for (const auto& e : eps) {
+        s["endpoints"].push_back({e.user, e.id, e.address, e.secret});
+      }
+    }
+    const auto notices = notify_store.notifications_with_prefix("notice.", 1000).value();
+    for (const auto& n : notices) {
+      s["notices"].push_back(n.id);
+    }
+    return s;
+  }
 
   Response call(Caller who, std::string method, std::string target, std::string body) {
     const Api api(services, ApiOptions{});
@@ -227,6 +295,7 @@ struct World {
       }
     }
     s["alarm_history"] = alarm_store.history().size();
+    s["notify"] = notify_snapshot();
     return s;
   }
 
@@ -253,6 +322,13 @@ struct World {
                     clock,    auth,         &hub,   [] { return json{{"status", "ok"}}; },
                     {},       &provisioner, &alarms};
   std::array<std::string, kCallers> tokens;
+  nbms::testing::FakeNotifyStore notify_store;
+  NotifyServices notify_services{
+      notify_store,
+      notify_store,
+      [this](const Notification& n) { return notify_store.fan_out_and_store(n, clock.now_ms()); },
+      "BPublicKeyForTests",
+      {ChannelKind::webhook, ChannelKind::web_push, ChannelKind::email}};
 };
 
 // ---- the REST matrix ----------------------------------------------------------
@@ -272,18 +348,25 @@ enum class Effect {
   customer_created,
   building_created,
   thing_created,
-  session_added,     // of spare-C000001
-  session_ended,     // the caller's own
-  user_created,      // new-<c>
-  user_deleted,      // spare-<c>
-  password_reset,    // of spare-<c>
-  own_password_set,  // of the caller
-  cert_issued,       // <c>_B001_01 has a second certificate, the first revoked
-  cert_revoked,      // <c>_B001_01 has no unrevoked certificate
-  alarm_acked,       // AL-1 of <c>_B001_01 is acknowledged
-  alarm_shelved,     // AL-1 is shelved
-  alarm_unshelved,   // AL-2 is no longer shelved
-  alarm_commented,   // AL-1 has a comment
+  session_added,               // of spare-C000001
+  session_ended,               // the caller's own
+  user_created,                // new-<c>
+  user_deleted,                // spare-<c>
+  password_reset,              // of spare-<c>
+  own_password_set,            // of the caller
+  cert_issued,                 // <c>_B001_01 has a second certificate, the first revoked
+  cert_revoked,                // <c>_B001_01 has no unrevoked certificate
+  alarm_acked,                 // AL-1 of <c>_B001_01 is acknowledged
+  alarm_shelved,               // AL-1 is shelved
+  alarm_unshelved,             // AL-2 is no longer shelved
+  alarm_commented,             // AL-1 has a comment
+  subscription_set,            // the caller's subscription to <c> has min_priority high
+  building_subscription_set,   // the caller's subscription to <c>/B001 has min_priority high
+  subscription_gone,           // the caller has no customer-wide subscription to <c>
+  building_subscription_gone,  // the caller has no subscription to <c>/B001
+  endpoint_added,              // the caller has a second endpoint
+  endpoint_gone,               // the caller's ep-seed is gone
+  notice_posted,               // <c> has a second notice
 };
 
 struct Row {
@@ -379,6 +462,25 @@ const std::vector<Row>& rest_rows() {
 {"alarm_shelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/shelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/shelve", R"({"until_ms":1700003600000,"reason":"maintenance"})", B, {401,  200,  404,      404,      200,      403}, alarm_shelved},
 {"alarm_unshelve", "POST", "customers/{}/buildings/{}/alarms/{}/{}/unshelve", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-2/unshelve", "", B, {401,  200,  404,      404,      200,      403}, alarm_unshelved},
 {"alarm_comment", "POST", "customers/{}/buildings/{}/alarms/{}/{}/comments", "customers/{c}/buildings/B001/alarms/{c}_B001_01/AL-1/comments", R"({"text":"on it"})", B, {401,  200,  404,      404,      200,      403}, alarm_commented},
+// ---- routes_notify.cpp: a user's own subscriptions and endpoints (viewers too); notices ----
+{"vapid_key",       "GET",    "notify/vapid-public-key",              "notify/vapid-public-key",                              "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
+{"list_subs",       "GET",    "notify/subscriptions",                 "notify/subscriptions",                                 "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
+{"put_sub",         "PUT",    "notify/subscriptions/{}",              "notify/subscriptions/{c}",                             R"({"alarms":true,"min_priority":"high","channels":["webhook"]})",              A,   {401,  200,  200,      200,      404,      404},      subscription_set},
+{"put_sub",         "PUT",    "notify/subscriptions/{}",              "notify/subscriptions/{c}",                             R"({"alarms":true,"min_priority":"high","channels":["webhook"]})",              B,   {401,  200,  404,      404,      200,      200},      subscription_set},
+{"delete_sub",      "DELETE", "notify/subscriptions/{}",              "notify/subscriptions/{c}",                             "",                                                                             A,   {401,  204,  204,      204,      404,      404},      subscription_gone},
+{"delete_sub",      "DELETE", "notify/subscriptions/{}",              "notify/subscriptions/{c}",                             "",                                                                             B,   {401,  204,  404,      404,      204,      204},      subscription_gone},
+{"put_sub_bldg",    "PUT",    "notify/subscriptions/{}/{}",           "notify/subscriptions/{c}/B001",                        R"({"min_priority":"high"})",                                                   A,   {401,  200,  200,      200,      404,      404},      building_subscription_set},
+{"put_sub_bldg",    "PUT",    "notify/subscriptions/{}/{}",           "notify/subscriptions/{c}/B001",                        R"({"min_priority":"high"})",                                                   B,   {401,  200,  404,      404,      200,      200},      building_subscription_set},
+{"delete_sub_bldg", "DELETE", "notify/subscriptions/{}/{}",           "notify/subscriptions/{c}/B001",                        "",                                                                             A,   {401,  204,  204,      204,      404,      404},      building_subscription_gone},
+{"delete_sub_bldg", "DELETE", "notify/subscriptions/{}/{}",           "notify/subscriptions/{c}/B001",                        "",                                                                             B,   {401,  204,  404,      404,      204,      204},      building_subscription_gone},
+{"list_endpoints",  "GET",    "notify/endpoints",                     "notify/endpoints",                                     "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
+{"add_endpoint",    "POST",   "notify/endpoints",                     "notify/endpoints",                                     R"({"kind":"webhook","address":"https://hooks.example.com/{self}"})",          any, {401,  201,  201,      201,      201,      201},      endpoint_added},
+{"delete_endpoint", "DELETE", "notify/endpoints/{}",                  "notify/endpoints/ep-seed",                             "",                                                                             any, {401,  204,  204,      204,      204,      204},      endpoint_gone},
+{"deliveries",      "GET",    "notify/deliveries",                    "notify/deliveries",                                    "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
+{"list_notices",    "GET",    "customers/{}/notices",                 "customers/{c}/notices",                                "",                                                                             A,   {401,  200,  200,      200,      404,      404},      none},
+{"list_notices",    "GET",    "customers/{}/notices",                 "customers/{c}/notices",                                "",                                                                             B,   {401,  200,  404,      404,      200,      200},      none},
+{"post_notice",     "POST",   "customers/{}/notices",                 "customers/{c}/notices",                                R"({"title":"Fire drill","body":"Friday 10:00","priority":"high"})",            A,   {401,  201,  201,      403,      404,      404},      notice_posted},
+{"post_notice",     "POST",   "customers/{}/notices",                 "customers/{c}/notices",                                R"({"title":"Fire drill","body":"Friday 10:00","priority":"high"})",            B,   {401,  201,  404,      404,      201,      403},      notice_posted},
   };
   return kRows;
 }
@@ -405,8 +507,8 @@ std::vector<std::string_view> split(std::string_view s) {
 
 std::vector<const Route*> all_routes() {
   std::vector<const Route*> out;
-  for (const auto* table :
-       {&auth_routes(), &data_routes(), &provisioning_routes(), &alarm_routes()}) {
+  for (const auto* table : {&auth_routes(), &data_routes(), &provisioning_routes(), &alarm_routes(),
+                            &notify_routes()}) {
     for (const auto& r : *table) out.push_back(&r);
   }
   return out;
@@ -492,6 +594,28 @@ bool happened(World& w, const Row& row, Caller who) {
       if (row.effect == Effect::alarm_unshelved) return !a->shelved(w.clock.now);
       return a->comments.size() == 1 && a->comments[0].user == user_of(who);
     }
+    case Effect::subscription_set:
+    case Effect::building_subscription_set:
+    case Effect::subscription_gone:
+    case Effect::building_subscription_gone: {
+      const bool building = row.effect == Effect::building_subscription_set ||
+                            row.effect == Effect::building_subscription_gone;
+      const auto subs = w.notify_store.subscriptions_of(user_of(who)).value();
+      const auto it = std::ranges::find_if(subs, [&](const Subscription& s) {
+        return s.customer == c && s.building == (building ? "B001" : "");
+      });
+      if (row.effect == Effect::subscription_gone ||
+          row.effect == Effect::building_subscription_gone) {
+        return it == subs.end();
+      }
+      return it != subs.end() && it->min_priority == NotificationPriority::high;
+    }
+    case Effect::endpoint_added:
+      return w.notify_store.endpoints_of(user_of(who)).value().size() == 2;
+    case Effect::endpoint_gone:
+      return !w.notify_store.endpoint(user_of(who), "ep-seed").has_value();
+    case Effect::notice_posted:
+      return w.notify_store.notifications_with_prefix("notice." + c + ".", 10).value().size() == 2;
     case Effect::cert_revoked: {
       const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
       return !certs.empty() &&

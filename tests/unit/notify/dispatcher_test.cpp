@@ -69,6 +69,10 @@ class MemOutbox final : public OutboxStore {
   Result<std::vector<Delivery>> deliveries_of(std::string_view, std::size_t) override {
     return std::vector<Delivery>{};
   }
+  Result<std::vector<Notification>> notifications_with_prefix(std::string_view,
+                                                              std::size_t) override {
+    return std::vector<Notification>{};
+  }
 };
 
 class MemSubs final : public SubscriptionStore {

@@ -9,6 +9,8 @@
 //   #/users                         user management (manager, admin)
 //   #/audit                         audit log (manager, admin)
 //   #/alarms/{customer}/{building}  the building's alarm console
+//   #/notices                       notices of the customer (managers post)
+//   #/notify                        the user's notification settings and delivery status
 
 import { api, get, onUnauthorized, ApiError } from './api.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
@@ -22,6 +24,8 @@ import { trendPage } from './pages/trend.js';
 import { usersPage } from './pages/users.js';
 import { auditPage } from './pages/audit.js';
 import { alarmsPage } from './pages/alarms.js';
+import { notifyPage } from './pages/notify.js';
+import { noticesPage } from './pages/notices.js';
 
 const app = document.getElementById('app');
 let current = null;        // {destroy()} of the page on screen
@@ -36,6 +40,8 @@ const routes = [
   { re: /^\/users$/, page: usersPage, roles: ['admin', 'manager'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'manager'] },
   { re: /^\/alarms\/([^/]+)\/([^/]+)$/, page: alarmsPage, keys: ['customer', 'building'] },
+  { re: /^\/notify$/, page: notifyPage },
+  { re: /^\/notices$/, page: noticesPage },
 ];
 
 function parseRoute() {
@@ -126,6 +132,8 @@ function renderHeader(path) {
       nav.append(link('#/users', 'nav.users', 'nav-users', path === '/users'));
       nav.append(link('#/audit', 'nav.audit', 'nav-audit', path === '/audit'));
     }
+    nav.append(link('#/notices', 'nav.notices', 'nav-notices', path === '/notices'));
+    nav.append(link('#/notify', 'nav.notify', 'nav-notify', path === '/notify'));
     userEl.textContent = `${u.name} · ${t('role.' + u.role)}${u.customer ? ' · ' + u.customer : ''}`;
   }
   logoutBtn.textContent = t('nav.logout');
