@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -245,6 +246,89 @@ TEST_F(ManagedBroker, ConnectionsWithoutACertificateOrWithAnotherCasAreRefused) 
   write_text(tmp.path() / "rogue.key", cert->key_pem);
   TlsClient fake(uri(), kA, ca_file, Identity{tmp.path() / "rogue.pem", tmp.path() / "rogue.key"});
   EXPECT_FALSE(fake.connect());
+}
+
+}  // namespace
+}  // namespace nbms::it
+
+namespace nbms::it {
+namespace {
+
+// broker.mode external: a plain broker the harness runs stands for the
+// operator's Mosquitto; nbmsd writes the files and runs the reload command.
+class ExternalBroker : public ::testing::Test {
+ protected:
+  void start(const std::string& reload_command) {
+    broker.emplace(tmp.path() / "mosquitto");
+    broker->start();
+    nbmsd.emplace(tmp.path() / "nbmsd", broker->uri());
+    nbmsd->config()["broker"] = {{"mode", "external"},
+                                 {"dir", (tmp.path() / "files").string()},
+                                 {"reload_command", reload_command}};
+    ASSERT_NO_THROW(nbmsd->start());
+    ASSERT_EQ(nbmsd->post("/api/v1/customers", {{"id", kCust}, {"name", "Cust"}}).status, 201);
+    ASSERT_EQ(nbmsd
+                  ->post(std::string("/api/v1/customers/") + kCust + "/buildings",
+                         {{"id", kBldg}, {"name", "Bldg"}})
+                  .status,
+              201);
+    ASSERT_EQ(
+        nbmsd
+            ->post(std::string("/api/v1/customers/") + kCust + "/buildings/" + kBldg + "/things",
+                   {{"name", kA}})
+            .status,
+        201);
+  }
+  void TearDown() override {
+    if (nbmsd && nbmsd->running()) nbmsd->stop();
+  }
+  std::size_t reloads_seen() const {
+    const std::string text = read_text(marker());
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+  }
+  fs::path marker() const { return tmp.path() / "reloads.txt"; }
+  fs::path files() const { return tmp.path() / "files"; }
+  HttpResponse cert(const std::string& method) {
+    return nbmsd->request(method, thing_path(kA) + "/certificate", std::nullopt,
+                          nbmsd->admin_token());
+  }
+
+  TempDir tmp;
+  std::optional<Broker> broker;
+  std::optional<Nbmsd> nbmsd;
+};
+
+TEST_F(ExternalBroker, WritesTheFilesAndRunsTheReloadCommandOnEveryChange) {
+  ASSERT_NO_FATAL_FAILURE(start("echo reload >> " + marker().string()));
+  EXPECT_EQ(reloads_seen(), 1u);                      // once at start
+  EXPECT_EQ(mode_of(files() / "server.key"), 0640u);  // the broker's group reads it
+  EXPECT_EQ(mode_of(files() / "acl"), 0640u);
+  EXPECT_EQ(mode_of(files() / "nbmsd.key"), 0600u);
+  EXPECT_EQ(read_text(files() / "acl").find(std::string("user ") + kA), std::string::npos);
+  const std::string crl_before = read_text(files() / "crl.pem");
+
+  ASSERT_EQ(cert("POST").status, 201);
+  EXPECT_EQ(reloads_seen(), 2u);
+  EXPECT_NE(read_text(files() / "acl").find(std::string("user ") + kA), std::string::npos);
+
+  ASSERT_EQ(cert("DELETE").status, 200);
+  EXPECT_EQ(reloads_seen(), 3u);
+  EXPECT_EQ(read_text(files() / "acl").find(std::string("user ") + kA), std::string::npos);
+  EXPECT_NE(read_text(files() / "crl.pem"), crl_before);  // now lists the revoked serial
+  const Json h = nbmsd->health();
+  EXPECT_EQ(h["broker"]["mode"], "external");
+  EXPECT_EQ(h["broker"]["reloads"], 3);
+  EXPECT_EQ(h["broker"]["reload_failures"], 0);
+  EXPECT_EQ(h["status"], "ok");
+}
+
+TEST_F(ExternalBroker, AFailingReloadIsCountedAndTheChangeStillSucceeds) {
+  ASSERT_NO_FATAL_FAILURE(start("echo cannot reload; exit 3"));
+  ASSERT_EQ(cert("POST").status, 201);
+  const Json h = nbmsd->health();
+  EXPECT_EQ(h["broker"]["reload_failures"], 2);  // at start and after the change
+  EXPECT_NE(read_text(files() / "acl").find(std::string("user ") + kA), std::string::npos);
+  EXPECT_NE(read_text(nbmsd->log_file()).find("failed (exit 3): cannot reload"), std::string::npos);
 }
 
 }  // namespace
