@@ -8,6 +8,7 @@
 //   #/trend/{c}/{b}/{point_id}      one point's history chart
 //   #/users                         user management (manager, admin)
 //   #/audit                         audit log (manager, admin)
+//   #/devices[/{c}[/{b}]]           middleware certificates of a building (manager, admin)
 
 import { api, get, onUnauthorized, ApiError } from './api.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
@@ -20,6 +21,7 @@ import { buildingPage } from './pages/building.js';
 import { trendPage } from './pages/trend.js';
 import { usersPage } from './pages/users.js';
 import { auditPage } from './pages/audit.js';
+import { devicesPage } from './pages/devices.js';
 
 const app = document.getElementById('app');
 let current = null;        // {destroy()} of the page on screen
@@ -33,6 +35,9 @@ const routes = [
   { re: /^\/trend\/([^/]+)\/([^/]+)\/([^/]+)$/, page: trendPage, keys: ['customer', 'building', 'point'] },
   { re: /^\/users$/, page: usersPage, roles: ['admin', 'manager'] },
   { re: /^\/audit$/, page: auditPage, roles: ['admin', 'manager'] },
+  { re: /^\/devices$/, page: devicesPage, roles: ['admin', 'manager'] },
+  { re: /^\/devices\/([^/]+)$/, page: devicesPage, keys: ['customer'], roles: ['admin', 'manager'] },
+  { re: /^\/devices\/([^/]+)\/([^/]+)$/, page: devicesPage, keys: ['customer', 'building'], roles: ['admin', 'manager'] },
 ];
 
 function parseRoute() {
@@ -122,6 +127,7 @@ function renderHeader(path) {
     if (u.role === 'admin' || u.role === 'manager') {
       nav.append(link('#/users', 'nav.users', 'nav-users', path === '/users'));
       nav.append(link('#/audit', 'nav.audit', 'nav-audit', path === '/audit'));
+      nav.append(link('#/devices', 'nav.devices', 'nav-devices', path.startsWith('/devices')));
     }
     userEl.textContent = `${u.name} · ${t('role.' + u.role)}${u.customer ? ' · ' + u.customer : ''}`;
   }
