@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs nbms locally: installs what is missing, builds (Release) nbmsd and the web
-# dashboard, starts a Mosquitto broker on loopback, nbmsd with its embedded
-# RocksDB in .run/data, registers a demo customer, building, things and users,
-# and starts the middleware simulator so data flows. Ctrl-C stops everything.
+# dashboard, starts nbmsd with its embedded RocksDB in .run/data and its managed
+# Mosquitto (TLS with client certificates from nbms's CA, broker.mode managed),
+# registers a demo customer, building, things (each with a certificate bundle,
+# .run/bundles/) and users, and starts the middleware simulator with the bundles
+# so data flows. Ctrl-C stops everything.
 #
-# Environment: NBMS_HTTP_PORT (8080), NBMS_MQTT_PORT (1884), NBMS_SIM_SPEED
+# Environment: NBMS_HTTP_PORT (8080), NBMS_MQTT_PORT (8883 with TLS, 1884 plain),
+# NBMS_PLAIN_MQTT=1 (escape hatch: a plain anonymous Mosquitto on loopback run
+# by this script, as before TLS), NBMS_SIM_SPEED
 # (60: one simulated hour per real minute), NBMS_SIM_THINGS (2), NBMS_SIM_POINTS (120),
 # NBMS_ADMIN_PASSWORD (first start only; default: a random one, kept in
 # .run/admin.password).
@@ -12,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 http_port=${NBMS_HTTP_PORT:-8080}
-mqtt_port=${NBMS_MQTT_PORT:-1884}
+plain=${NBMS_PLAIN_MQTT:-0}
+if [ "$plain" = 1 ]; then mqtt_port=${NBMS_MQTT_PORT:-1884}; else mqtt_port=${NBMS_MQTT_PORT:-8883}; fi
 speed=${NBMS_SIM_SPEED:-60}
 things=${NBMS_SIM_THINGS:-2}
 points=${NBMS_SIM_POINTS:-120}
@@ -31,8 +36,16 @@ mkdir -p "$run/mosquitto" "$run/data"
 if [ ! -s "$run/admin.password" ]; then
   (umask 077; printf '%s' "${NBMS_ADMIN_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}" > "$run/admin.password")
 fi
-printf '{"http": {"web_root": "%s"}, "auth": {"admin_password_file": "%s"}}\n' \
-  "$root/web/dist" "$run/admin.password" > "$run/nbmsd.json"
+if [ "$plain" = 1 ]; then
+  printf '{"http": {"web_root": "%s"}, "auth": {"admin_password_file": "%s"}}\n' \
+    "$root/web/dist" "$run/admin.password" > "$run/nbmsd.json"
+else
+  # nbmsd runs Mosquitto itself (files in .run/data/broker) and connects over TLS.
+  printf '{"http": {"web_root": "%s"}, "auth": {"admin_password_file": "%s"},
+  "broker": {"mode": "managed", "listen": "127.0.0.1:%s"},
+  "provisioning": {"broker_host": "127.0.0.1", "broker_port": %s}}\n' \
+    "$root/web/dist" "$run/admin.password" "$mqtt_port" "$mqtt_port" > "$run/nbmsd.json"
+fi
 {
   echo "listener $mqtt_port 127.0.0.1"
   echo "allow_anonymous true"
@@ -59,13 +72,16 @@ wait_for() {  # wait_for DESCRIPTION COMMAND...
   echo "nbms: $what did not come up; see $run/*.log" >&2; exit 1
 }
 
-mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
-pids+=($!)
-wait_for "mosquitto on 127.0.0.1:$mqtt_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mqtt_port"
-
-"$bin/src/app/nbmsd" --config "$run/nbmsd.json" --data-dir "$run/data" --http-listen "127.0.0.1:$http_port" \
-  --mqtt-uri "tcp://127.0.0.1:$mqtt_port" >"$run/nbmsd.log" 2>&1 &
-pids+=($!)
+nbmsd_args=(--config "$run/nbmsd.json" --data-dir "$run/data" --http-listen "127.0.0.1:$http_port")
+if [ "$plain" = 1 ]; then
+  mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
+  pids+=($!)
+  wait_for "mosquitto on 127.0.0.1:$mqtt_port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$mqtt_port"
+  nbmsd_args+=(--mqtt-uri "tcp://127.0.0.1:$mqtt_port")
+fi
+"$bin/src/app/nbmsd" "${nbmsd_args[@]}" >"$run/nbmsd.log" 2>&1 &
+nbmsd_pid=$!
+pids+=($nbmsd_pid)
 export NBMS_URL="http://127.0.0.1:$http_port"
 export NBMS_USER=admin
 NBMS_PASSWORD=$(cat "$run/admin.password")
@@ -82,15 +98,30 @@ for i in $(seq 1 "$things"); do ctl thing add "$(printf '%s_%s_%02d' "$customer"
 NBMS_NEW_PASSWORD=$NBMS_PASSWORD ctl user add manager manager "$customer"
 NBMS_NEW_PASSWORD=$NBMS_PASSWORD ctl user add viewer viewer "$customer"
 
-"$bin/tools/mwsim/nbms-mwsim" --broker "tcp://127.0.0.1:$mqtt_port" --customer "$customer" \
-  --building "$building" --things "$things" --points "$points" --speed "$speed" \
-  --replay-csv "$root/tools/data/lbnl_bldg59" --quiet >"$run/mwsim.log" 2>&1 &
+sim_args=(--points "$points" --speed "$speed" --replay-csv "$root/tools/data/lbnl_bldg59" --quiet)
+if [ "$plain" = 1 ]; then
+  sim_args+=(--broker "tcp://127.0.0.1:$mqtt_port" --customer "$customer" --building "$building" --things "$things")
+  broker_text="tcp://127.0.0.1:$mqtt_port (plain, NBMS_PLAIN_MQTT=1)"
+else
+  # A certificate per thing, issued at every run (the previous one is revoked);
+  # the bundles hold private keys (0600).
+  mkdir -p "$run/bundles"
+  chmod 700 "$run/bundles"
+  for i in $(seq 1 "$things"); do
+    t=$(printf '%s_%s_%02d' "$customer" "$building" "$i")
+    rm -f "$run/bundles/$t.json"
+    "$bin/tools/nbmsctl/nbmsctl" thing cert "$customer" "$building" "$t" --out "$run/bundles/$t.json" >/dev/null
+    sim_args+=(--bundle "$run/bundles/$t.json")
+  done
+  broker_text="ssl://127.0.0.1:$mqtt_port (managed by nbmsd, client certificates; bundles in .run/bundles/)"
+fi
+"$bin/tools/mwsim/nbms-mwsim" "${sim_args[@]}" >"$run/mwsim.log" 2>&1 &
 pids+=($!)
 
 api="$NBMS_URL/api/v1/customers/$customer/buildings/$building"
 cat <<MSG
 
-nbms is running (logs in .run/: nbmsd.log, mosquitto.log, mwsim.log)
+nbms is running (logs in .run/: nbmsd.log (with the managed broker's), mosquitto.log (plain), mwsim.log)
   dashboard        $NBMS_URL/   users: admin, manager (customer $customer), viewer
                    password:  $NBMS_PASSWORD   (.run/admin.password)
   health           $NBMS_URL/api/v1/health   (as admin: Authorization: Bearer \$(nbmsctl login))
@@ -100,7 +131,8 @@ nbms is running (logs in .run/: nbmsd.log, mosquitto.log, mwsim.log)
   a point history  $api/points/<point_id>/history?from=YYYYMMDDhhmm&to=YYYYMMDDhhmm
   dead letters     $NBMS_URL/api/v1/dead-letters
   admin CLI        NBMS_URL=$NBMS_URL NBMS_USER=admin NBMS_PASSWORD=... $bin/tools/nbmsctl/nbmsctl --help
-  broker           tcp://127.0.0.1:$mqtt_port (simulator: $things things x $points points, speed x$speed)
+  broker           $broker_text
+                   (simulator: $things things x $points points, speed x$speed)
 Press Ctrl-C to stop.
 MSG
-wait "${pids[1]}"
+wait "$nbmsd_pid"

@@ -16,8 +16,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include <unistd.h>
+
 #include "nbms/alarms/service.hpp"
 #include "nbms/auth/service.hpp"
+#include "nbms/broker/runtime.hpp"
 #include "nbms/http/server.hpp"
 #include "nbms/ingest/pipeline.hpp"
 #include "nbms/ingest/router.hpp"
@@ -33,8 +36,8 @@ namespace nbms::app {
 namespace {
 
 constexpr const char* kVersion = NBMS_VERSION;
-constexpr const char* kLoggers[] = {"nbmsd", "mqtt", "ingest",  "storage",
-                                    "http",  "auth", "realtime"};
+constexpr const char* kLoggers[] = {"nbmsd", "mqtt", "ingest",   "storage",
+                                    "http",  "auth", "realtime", "broker"};
 
 std::shared_ptr<spdlog::logger> logger() {
   return spdlog::get("nbmsd");
@@ -120,6 +123,7 @@ struct Daemon::Impl {
   std::unique_ptr<ingest::Router> router;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<provisioning::Service> provisioner;
+  std::unique_ptr<broker::Runtime> broker;  // broker.mode managed or external
   std::unique_ptr<http::Server> server;
   std::uint16_t port = 0;
   bool stopped = false;
@@ -205,6 +209,50 @@ struct Daemon::Impl {
     return ca;
   }
 
+  // broker.mode managed or external: the files, and the managed Mosquitto.
+  Result<void> start_broker(const pki::CertificateAuthority& ca) {
+    const auto& b = config.broker;
+    broker::RuntimeOptions ro;
+    ro.mode = b.mode == "managed" ? broker::Mode::managed : broker::Mode::external;
+    ro.dir = std::filesystem::absolute(config::broker_dir(config));
+    ro.mosquitto_path = b.mosquitto_path;
+    ro.bind_address = b.listen_host;
+    ro.tls_port = b.listen_port;
+    if (b.loopback_port != 0) ro.loopback_port = b.loopback_port;
+    ro.loopback_access = b.loopback_access == "full" ? broker::LoopbackAccess::full
+                                                     : broker::LoopbackAccess::read_only;
+    // Started as root, Mosquitto would switch to user "mosquitto" and then not
+    // read nbmsd's 0600 key: keep it root unless told otherwise.
+    ro.run_as_user = !b.run_as_user.empty() ? b.run_as_user : (::geteuid() == 0 ? "root" : "");
+    ro.server_names = {config.provisioning.broker_host};
+    ro.client_id = config.mqtt.client_id;
+    ro.restart_min = std::chrono::milliseconds(b.restart_min_ms);
+    ro.restart_max = std::chrono::milliseconds(b.restart_max_ms);
+    ro.reload_command = b.reload_command;
+    ro.pid_file = b.pid_file;
+    auto rt = broker::Runtime::start(std::move(ro), ca,
+                                     {.acl = [this] { return provisioner->acl(); },
+                                      .crl = [this] { return provisioner->crl_pem(); }},
+                                     [this] { return clock.now_ms(); });
+    if (!rt) return fail(rt.error().code, "broker: " + rt.error().message);
+    broker = std::move(*rt);
+    logger()->info("broker ({}) files in {}", b.mode, broker->files().conf.parent_path().string());
+    return {};
+  }
+
+  // The CRL carries nextUpdate (pki.crl_validity_days): rewritten daily so
+  // the broker never holds an expired one (it would refuse every client).
+  void refresh_crl_if_due() {
+    if (!broker) return;
+    constexpr std::int64_t kDayMs = 24LL * 3600 * 1000;
+    if (clock.now_ms() - broker->stats().crl_written_ms < kDayMs) return;
+    if (auto ok = broker->refresh_crl(); !ok) {
+      logger()->error("daily CRL rewrite failed: {}", ok.error().message);
+    } else {
+      logger()->info("CRL rewritten (daily)");
+    }
+  }
+
   nlohmann::json health() const {
     const auto mq = bridge->stats();
     const auto& c = router->counters();
@@ -217,8 +265,24 @@ struct Daemon::Impl {
     const auto live = hub->stats();
     const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started_at);
+    nlohmann::json broker_json = {{"mode", config.broker.mode}};
+    bool broker_ok = true;
+    if (broker) {
+      const auto b = broker->stats();
+      if (config.broker.mode == "managed") {
+        broker_ok = b.running;
+        broker_json["running"] = b.running;
+        broker_json["pid"] = b.pid;
+        broker_json["starts"] = b.starts;
+        broker_json["restarts"] = b.restarts;
+        broker_json["last_exit"] = b.last_exit;
+      }
+      broker_json["reloads"] = b.reloads;
+      broker_json["reload_failures"] = b.reload_failures;
+      broker_json["crl_written_ms"] = b.crl_written_ms;
+    }
     return {
-        {"status", mq.connected && !stalled ? "ok" : "degraded"},
+        {"status", mq.connected && !stalled && broker_ok ? "ok" : "degraded"},
         {"version", kVersion},
         {"uptime_s", uptime.count()},
         {"mqtt",
@@ -253,6 +317,7 @@ struct Daemon::Impl {
           {"values_out", live.values_out},
           {"unwatched_values", live.unwatched_in},
           {"unknown_control_results", live.results_unknown}}},
+        {"broker", broker_json},
     };
   }
 };
@@ -287,6 +352,30 @@ Result<void> Daemon::start() {
   if (!store) return std::unexpected(store.error());
   d.store = std::move(*store);
 
+  provisioning::ServiceOptions po_prov;
+  po_prov.broker_host = cfg.provisioning.broker_host;
+  po_prov.broker_port = cfg.provisioning.broker_port;
+  po_prov.cert_validity_days = cfg.pki.cert_validity_days;
+  po_prov.crl_validity_days = cfg.pki.crl_validity_days;
+  po_prov.full_access = {cfg.mqtt.client_id};
+  d.provisioner =
+      std::make_unique<provisioning::Service>(*d.store, *d.store, d.clock, *ca, po_prov);
+  if (cfg.broker.mode != "none") {
+    auto rt = d.start_broker(*ca);
+    if (!rt) return std::unexpected(rt.error());
+  }
+  // After every register/reissue/remove: the broker's ACL and CRL files are
+  // rewritten and it reloads them (SIGHUP keeps the other connections).
+  d.provisioner->set_permissions_hook([&d](const provisioning::PermissionChange& change) {
+    logger()->info("broker permissions of {} changed{}", change.thing,
+                   change.revoked ? " (certificate revoked: CRL changed)" : "");
+    if (!d.broker) return;
+    if (auto ok = d.broker->permissions_changed(); !ok) {
+      logger()->error("broker not updated after the change of {}: {}", change.thing,
+                      ok.error().message);
+    }
+  });
+
   auto password = config::read_secret(cfg.mqtt.password_file);
   if (!password) return std::unexpected(password.error());
   mqtt::BridgeOptions bo;
@@ -298,6 +387,21 @@ Result<void> Daemon::start() {
   bo.connect_timeout_s = cfg.mqtt.connect_timeout_s;
   bo.reconnect_min = std::chrono::milliseconds(cfg.mqtt.reconnect_min_ms);
   bo.reconnect_max = std::chrono::milliseconds(cfg.mqtt.reconnect_max_ms);
+  if (cfg.broker.mode == "managed") {
+    // nbmsd's own identity on its own broker; mqtt.uri and the password are not used.
+    const auto files = d.broker->client();
+    bo.uri = files.uri;
+    bo.username.clear();
+    bo.password.clear();
+    bo.tls_ca_file = files.ca_file;
+    bo.tls_cert_file = files.cert_file;
+    bo.tls_key_file = files.key_file;
+  } else if (cfg.broker.mode == "external" && cfg.mqtt.uri.starts_with("ssl://")) {
+    const auto files = d.broker->client();
+    bo.tls_ca_file = files.ca_file;
+    bo.tls_cert_file = files.cert_file;
+    bo.tls_key_file = files.key_file;
+  }
   // The bridge delivers into the pipeline, which exists before the bridge starts.
   d.bridge =
       std::make_unique<mqtt::Bridge>(bo, [&d](std::string_view topic, std::string_view payload) {
@@ -343,21 +447,6 @@ Result<void> Daemon::start() {
     d.expire_shelves();
   });
 
-  provisioning::ServiceOptions po_prov;
-  po_prov.broker_host = cfg.provisioning.broker_host;
-  po_prov.broker_port = cfg.provisioning.broker_port;
-  po_prov.cert_validity_days = cfg.pki.cert_validity_days;
-  po_prov.crl_validity_days = cfg.pki.crl_validity_days;
-  po_prov.full_access = {cfg.mqtt.client_id};
-  d.provisioner =
-      std::make_unique<provisioning::Service>(*d.store, *d.store, d.clock, std::move(*ca), po_prov);
-  // The managed broker (later) rewrites its ACL/CRL here and sends SIGHUP; until
-  // then the change is only logged: an external broker is configured by hand.
-  d.provisioner->set_permissions_hook([](const provisioning::PermissionChange& change) {
-    logger()->info("broker permissions of {} changed{}", change.thing,
-                   change.revoked ? " (certificate revoked: CRL changed)" : "");
-  });
-
   http::ServerOptions ho;
   ho.host = cfg.http.host;
   ho.port = cfg.http.port;
@@ -394,12 +483,13 @@ Result<void> Daemon::start() {
       if (auto r = d.alarms->check_liveness(); !r) {
         logger()->warn("liveness check failed: {}", r.error().message);
       }
+      d.refresh_crl_if_due();
     }
   });
   d.bridge->start();
-  logger()->info("nbmsd {} ready: {}://{}:{} data {} broker {}", kVersion,
+  logger()->info("nbmsd {} ready: {}://{}:{} data {} broker {} ({})", kVersion,
                  cfg.http.tls() ? "https" : "http", cfg.http.host, d.port, cfg.storage.data_dir,
-                 cfg.mqtt.uri);
+                 d.bridge->uri(), cfg.broker.mode);
   return {};
 }
 
@@ -421,6 +511,8 @@ void Daemon::stop() {
   d.hub.reset();
   d.auth.reset();
   d.bridge.reset();
+  if (d.broker) d.broker->stop();  // after the bridge: it disconnects cleanly first
+  d.broker.reset();
   d.alarms.reset();
   d.notify.reset();
   d.store.reset();

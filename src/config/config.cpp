@@ -58,6 +58,11 @@ constexpr Range kInitialBackoffMs{100, 3'600'000};
 constexpr Range kMaxBackoffMs{100, 86'400'000};
 constexpr Range kSmtpPort{1, 65535};
 constexpr Range kSmtpTimeoutS{1, 600};
+constexpr Range kLoopbackPort{0, 65535};
+constexpr Range kRestartMinMs{10, 600'000};
+constexpr Range kRestartMaxMs{10, 3'600'000};
+constexpr std::array<std::string_view, 3> kBrokerModes{"none", "managed", "external"};
+constexpr std::array<std::string_view, 2> kLoopbackAccess{"read_only", "full"};
 
 constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxSecretBytes = std::size_t{64} << 10;
@@ -354,6 +359,8 @@ using S = StorageConfig;
 using L = LogConfig;
 using P = PkiConfig;
 using V = ProvisioningConfig;
+using B = BrokerConfig;
+constexpr auto kBroker = &Config::broker;
 constexpr auto kPki = &Config::pki;
 using N = NotifyConfig;
 constexpr auto kNotify = &Config::notify;
@@ -432,6 +439,29 @@ constexpr std::array kNotifyFields{
     Field{"smtp_from_name", string_field<kNotify, &N::smtp_from_name>},
     Field{"smtp_timeout_s", int_field<kNotify, &N::smtp_timeout_s, kSmtpTimeoutS>},
 };
+// broker "listen": "HOST:PORT" fills two members.
+Result<void> broker_listen_field(const Json& j, const std::string& path, Config& c) {
+  std::string text;
+  if (auto ok = read_string(j, path, text); !ok) return ok;
+  auto hp = split_host_port(text, 1);
+  if (!hp) return invalid(path, hp.error() + ", got " + quote(text));
+  c.broker.listen_host = std::move(hp->host);
+  c.broker.listen_port = hp->port;
+  return {};
+}
+constexpr std::array kBrokerFields{
+    Field{"mode", string_field<kBroker, &B::mode>},
+    Field{"dir", string_field<kBroker, &B::dir>},
+    Field{"listen", broker_listen_field},
+    Field{"loopback_port", int_field<kBroker, &B::loopback_port, kLoopbackPort>},
+    Field{"loopback_access", string_field<kBroker, &B::loopback_access>},
+    Field{"mosquitto_path", string_field<kBroker, &B::mosquitto_path>},
+    Field{"run_as_user", string_field<kBroker, &B::run_as_user>},
+    Field{"restart_min_ms", int_field<kBroker, &B::restart_min_ms, kRestartMinMs>},
+    Field{"restart_max_ms", int_field<kBroker, &B::restart_max_ms, kRestartMaxMs>},
+    Field{"reload_command", string_field<kBroker, &B::reload_command>},
+    Field{"pid_file", string_field<kBroker, &B::pid_file>},
+};
 constexpr std::array kLogFields{
     Field{"level", string_field<kLog, &L::level>},
 };
@@ -445,6 +475,7 @@ constexpr std::array kSections{
     Section{"pki", kPkiFields},
     Section{"provisioning", kProvisioningFields},
     Section{"notify", kNotifyFields},
+    Section{"broker", kBrokerFields},
     Section{"log", kLogFields},
 };
 
@@ -766,11 +797,55 @@ Result<void> validate_notify(const NotifyConfig& n) {
   return {};
 }
 
+Result<void> validate_broker(const BrokerConfig& b) {
+  if (std::find(kBrokerModes.begin(), kBrokerModes.end(), b.mode) == kBrokerModes.end()) {
+    return invalid("broker.mode", "must be one of none, managed, external, got " + quote(b.mode));
+  }
+  if (std::find(kLoopbackAccess.begin(), kLoopbackAccess.end(), b.loopback_access) ==
+      kLoopbackAccess.end()) {
+    return invalid("broker.loopback_access",
+                   "must be read_only or full, got " + quote(b.loopback_access));
+  }
+  if (auto problem = host_problem(b.listen_host)) {
+    return invalid("broker.listen", *problem + ", got " + quote(b.listen_host));
+  }
+  if (b.loopback_port != 0 && b.loopback_port == b.listen_port) {
+    return invalid("broker.loopback_port", "must differ from the port of broker.listen");
+  }
+  // Mosquitto's config parser splits on whitespace: a path with a space would
+  // cut the directive.
+  for (const auto& [path, value] :
+       {std::pair<std::string_view, const std::string*>{"broker.mosquitto_path", &b.mosquitto_path},
+        {"broker.dir", &b.dir}}) {
+    if (value->empty()) continue;
+    if (value->find_first_of(" \t") != std::string::npos) {
+      return invalid(path, "must not contain spaces, got " + quote(*value));
+    }
+  }
+  if (b.mosquitto_path.empty() || b.mosquitto_path.front() != '/') {
+    return invalid("broker.mosquitto_path",
+                   "must be an absolute path (no PATH search), got " + quote(b.mosquitto_path));
+  }
+  if (b.restart_min_ms > b.restart_max_ms) {
+    return invalid("broker.restart_min_ms", "must be <= broker.restart_max_ms");
+  }
+  if (b.mode != "external" && (!b.reload_command.empty() || !b.pid_file.empty())) {
+    return invalid(b.reload_command.empty() ? "broker.pid_file" : "broker.reload_command",
+                   "only used with broker.mode external");
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> validate(const Config& c) {
   // Free-text values: control characters are never intended and would garble logs.
-  const std::array<std::pair<std::string_view, const std::string*>, 19> texts{{
+  const std::array<std::pair<std::string_view, const std::string*>, 24> texts{{
+      {"broker.dir", &c.broker.dir},
+      {"broker.mosquitto_path", &c.broker.mosquitto_path},
+      {"broker.run_as_user", &c.broker.run_as_user},
+      {"broker.reload_command", &c.broker.reload_command},
+      {"broker.pid_file", &c.broker.pid_file},
       {"pki.ca_cert_file", &c.pki.ca_cert_file},
       {"pki.ca_key_file", &c.pki.ca_key_file},
       {"http.web_root", &c.http.web_root},
@@ -823,6 +898,8 @@ Result<void> validate(const Config& c) {
            check_range("notify.max_backoff_ms", c.notify.max_backoff_ms, kMaxBackoffMs),
            check_range("notify.smtp_port", c.notify.smtp_port, kSmtpPort),
            check_range("notify.smtp_timeout_s", c.notify.smtp_timeout_s, kSmtpTimeoutS),
+           check_range("broker.restart_min_ms", c.broker.restart_min_ms, kRestartMinMs),
+           check_range("broker.restart_max_ms", c.broker.restart_max_ms, kRestartMaxMs),
        }) {
     if (!ok) return ok;
   }
@@ -886,6 +963,7 @@ Result<void> validate(const Config& c) {
   }
 
   if (auto ok = validate_notify(c.notify); !ok) return ok;
+  if (auto ok = validate_broker(c.broker); !ok) return ok;
 
   if (std::find(kLogLevels.begin(), kLogLevels.end(), c.log.level) == kLogLevels.end()) {
     return invalid(
@@ -919,6 +997,11 @@ std::string ca_key_path(const Config& c) {
 std::string vapid_key_path(const Config& c) {
   if (!c.notify.vapid_key_file.empty()) return c.notify.vapid_key_file;
   return (std::filesystem::path(c.storage.data_dir) / "notify" / "vapid.key").string();
+}
+
+std::string broker_dir(const Config& c) {
+  if (!c.broker.dir.empty()) return c.broker.dir;
+  return (std::filesystem::path(c.storage.data_dir) / "broker").string();
 }
 
 std::string http_listen(const HttpConfig& h) {
@@ -983,6 +1066,18 @@ std::string to_json(const Config& c) {
   j["notify"]["smtp_from"] = c.notify.smtp_from;
   j["notify"]["smtp_from_name"] = c.notify.smtp_from_name;
   j["notify"]["smtp_timeout_s"] = c.notify.smtp_timeout_s;
+  j["broker"]["mode"] = c.broker.mode;
+  j["broker"]["dir"] = c.broker.dir;
+  j["broker"]["listen"] =
+      http_listen(HttpConfig{.host = c.broker.listen_host, .port = c.broker.listen_port});
+  j["broker"]["loopback_port"] = c.broker.loopback_port;
+  j["broker"]["loopback_access"] = c.broker.loopback_access;
+  j["broker"]["mosquitto_path"] = c.broker.mosquitto_path;
+  j["broker"]["run_as_user"] = c.broker.run_as_user;
+  j["broker"]["restart_min_ms"] = c.broker.restart_min_ms;
+  j["broker"]["restart_max_ms"] = c.broker.restart_max_ms;
+  j["broker"]["reload_command"] = c.broker.reload_command;
+  j["broker"]["pid_file"] = c.broker.pid_file;
   j["log"]["level"] = c.log.level;
   // A path given on the command line need not be UTF-8; never throw for it.
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";

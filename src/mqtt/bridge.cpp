@@ -80,6 +80,17 @@ struct Bridge::Impl {
                  .automatic_reconnect(false);
     if (!options.username.empty()) b.user_name(options.username);
     if (!options.password.empty()) b.password(options.password);
+    if (options.uri.starts_with("ssl://")) {
+      auto ssl = ::mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true);
+      if (!options.tls_ca_file.empty()) ssl.trust_store(options.tls_ca_file);
+      if (!options.tls_cert_file.empty()) {
+        ssl.key_store(options.tls_cert_file).private_key(options.tls_key_file);
+      }
+      // Paho reports TLS failures only as "TCP connect completion failure";
+      // OpenSSL's reason goes to the log.
+      ssl.error_handler([](const std::string& msg) { logger()->warn("TLS: {}", msg); });
+      b.ssl(ssl.finalize());
+    }
     return b.finalize();
   }
 

@@ -2,7 +2,7 @@
 // nbmsd, Mosquitto and nbms-mwsim (see fixture.mjs and README.md).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { System, track, POINTS, USERS, ADMIN_PASSWORD, artifacts, repoRoot, waitFor } from './fixture.mjs';
@@ -390,6 +390,38 @@ describe('dashboard', () => {
     await waitFor('values on the new connection', async () => sockets.at(-1).values > 0, 20000);
     assert.equal(await page.locator('main').getAttribute('data-page'), 'building', 'still on the building page (session kept)');
     await shot(page, '22-after-reconnect', { fullPage: false });
+    await page.context().close();
+  });
+
+  trackTest('manager issues, reissues and revokes a middleware certificate (devices page)', async () => {
+    const page = await newPage({ acceptDownloads: true });
+    page.on('dialog', (d) => d.accept());
+    await login(page, 'manager1', USERS.manager1.password);
+    await page.getByTestId('nav-devices').click();
+    const row = page.locator('tr[data-testid="device-row"][data-thing="C000001_B001_01"]');
+    await row.waitFor();
+    const state = () => row.getByTestId('device-state').getAttribute('data-state');
+    assert.equal(await state(), 'none');
+    // Issue: the bundle is downloaded once, the row shows the certificate.
+    let [download] = await Promise.all([page.waitForEvent('download'), row.getByTestId('device-issue').click()]);
+    assert.equal(download.suggestedFilename(), 'C000001_B001_01.json');
+    const bundle = JSON.parse(readFileSync(await download.path(), 'utf8'));
+    assert.equal(bundle.format, 'nbms-mw-bundle');
+    assert.equal(bundle.thing, 'C000001_B001_01');
+    assert.match(bundle.tls.key_pem, /BEGIN PRIVATE KEY/);
+    await waitFor('valid certificate', async () => (await state()) === 'valid');
+    const serial = await row.locator('td').nth(1).textContent();
+    assert.match(serial, /^[0-9a-f]+$/);
+    await shot(page, '23-devices');
+    // Reissue: a new serial, the old certificate revoked (REST says so).
+    [download] = await Promise.all([page.waitForEvent('download'), row.getByTestId('device-reissue').click()]);
+    await waitFor('new serial', async () => (await row.locator('td').nth(1).textContent()) !== serial);
+    const certs = await sys.api('GET', '/customers/C000001/buildings/B001/things/C000001_B001_01/certificate');
+    assert.equal(certs.certificates.filter((c) => c.revoked).length, 1);
+    // Revoke.
+    await row.getByTestId('device-revoke').click();
+    await waitFor('revoked', async () => (await state()) === 'revoked');
+    await page.getByTestId('device-status').waitFor();
     await page.context().close();
   });
 

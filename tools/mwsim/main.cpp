@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "alarms.hpp"
+#include "bundle.hpp"
 #include "model.hpp"
 #include "nbms/core/ids.hpp"
 #include "publisher.hpp"
@@ -78,6 +79,12 @@ Options:
                          message per thing at start, as a MW does after connecting.
   --legacy-topic         publish on $aws/rules/Rule_<thing>/<thing>/<point>
   --client-id ID         MQTT client id (default nbms-mwsim-<customer>_<building>-<pid>)
+  --bundle FILE          a provisioned MW bundle (nbmsctl thing cert / the web page);
+                         repeat once per thing, in order (_01, _02, ...). Each thing
+                         then has its own TLS connection with its certificate, to the
+                         bundle's host and port (--broker and --client-id are not
+                         used); --things, --customer and --building follow the
+                         bundles. The files hold private keys: keep them 0600.
   --quiet                print only errors and the final summary
   --help                 this text
 
@@ -99,6 +106,8 @@ struct Options {
   AlarmSimOptions alarms;
   std::string client_id;
   bool quiet = false;
+  std::vector<std::string> bundle_files;
+  std::vector<Bundle> bundles;  // loaded from bundle_files, same order
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -167,6 +176,8 @@ Options parse_args(int argc, char** argv) {
       o.legacy = true;
     } else if (arg == "--client-id") {
       o.client_id = value();
+    } else if (arg == "--bundle") {
+      o.bundle_files.emplace_back(value());
     } else if (arg == "--quiet") {
       o.quiet = true;
     } else {
@@ -186,6 +197,28 @@ Options parse_args(int argc, char** argv) {
   if (!(o.alarms.per_period >= 0) || o.alarms.per_period > 1000) die("--alarms must be 0..1000");
   if (o.alarms.burst > 100000) die("--alarm-burst must be 0..100000");
   if (o.alarms.chatter < 0 || o.alarms.chatter > 100) die("--alarm-chatter must be 0..100");
+  if (!o.bundle_files.empty()) {
+    for (const auto& f : o.bundle_files) {
+      auto b = load_bundle(f);
+      if (!b) die("--bundle " + f + ": " + b.error().message);
+      o.bundles.push_back(std::move(*b));
+    }
+    // The things are the bundles' things: <customer>_<building>_01, _02, ...
+    auto first = nbms::ThingName::parse(o.bundles.front().thing);
+    if (!first) die("--bundle: " + first.error().message);
+    o.sim.customer = first->customer;
+    o.sim.building = first->building;
+    o.things = static_cast<int>(o.bundles.size());
+    o.broker = o.bundles.front().uri;  // for the messages
+    for (int i = 0; i < o.things; ++i) {
+      const auto expected = thing_name(o.sim.customer, o.sim.building, i + 1);
+      if (o.bundles[static_cast<std::size_t>(i)].thing != expected) {
+        die("--bundle " + o.bundle_files[static_cast<std::size_t>(i)] + " is for '" +
+            o.bundles[static_cast<std::size_t>(i)].thing + "', expected '" + expected +
+            "' (give one bundle per thing, in order)");
+      }
+    }
+  }
   o.alarms.seed = o.sim.seed;
   if (o.client_id.empty()) {
     o.client_id = std::string(kProgram) + "-" + o.sim.customer + "_" + o.sim.building + "-" +
@@ -210,7 +243,10 @@ class Simulator {
       : o_(std::move(options)),
         things_(std::move(things)),
         events_(events),
-        publisher_(PublisherOptions{o_.broker, o_.client_id, 1000, 30, o_.quiet, kProgram}, events),
+        publisher_(o_.bundles.empty() ? Publishers(PublisherOptions{o_.broker, o_.client_id, 1000,
+                                                                    30, o_.quiet, kProgram},
+                                                   events)
+                                      : Publishers(o_.bundles, o_.quiet, kProgram, events)),
         answers_(things_.size()),
         request_ids_(things_.size()),
         live_(things_.size(), 0),
@@ -325,9 +361,10 @@ class Simulator {
                      e.payload.empty() ? "no reason given" : e.payload.c_str());
         return;
       case Event::Kind::connected:
-        // The first one is the initial connect; later ones are automatic reconnects,
-        // after which the clean session needs its subscriptions again.
-        if (connects_++ > 0) {
+        // The first one per connection (one per bundle) is the initial connect;
+        // later ones are automatic reconnects, after which the clean session
+        // needs its subscriptions again.
+        if (++connects_ > static_cast<int>(publisher_.connections())) {
           std::fprintf(stderr, "%s: reconnected to %s\n", kProgram, o_.broker.c_str());
           subscribe_all();
         }
@@ -517,7 +554,7 @@ class Simulator {
   Options o_;
   std::vector<SimThing> things_;
   EventQueue& events_;
-  Publisher publisher_;
+  Publishers publisher_;
   std::vector<std::optional<Command>> answers_;
   std::vector<std::string> request_ids_;
   std::vector<std::size_t> live_;

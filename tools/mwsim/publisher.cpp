@@ -89,15 +89,23 @@ Publisher::~Publisher() {
 }
 
 bool Publisher::connect() {
-  const auto opts =
+  auto builder =
       mqtt::connect_options_builder()
           .mqtt_version(MQTTVERSION_3_1_1)
           .clean_session(true)
           .keep_alive_interval(std::chrono::seconds(options_.keep_alive_s))
           .connect_timeout(std::chrono::seconds(5))
           .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
-          .max_inflight(static_cast<int>(std::min<std::size_t>(options_.max_inflight, 65535)))
-          .finalize();
+          .max_inflight(static_cast<int>(std::min<std::size_t>(options_.max_inflight, 65535)));
+  if (options_.uri.rfind("ssl://", 0) == 0) {
+    auto ssl = mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true);
+    if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
+    if (!options_.cert_file.empty()) {
+      ssl.key_store(options_.cert_file).private_key(options_.key_file);
+    }
+    builder.ssl(ssl.finalize());
+  }
+  const auto opts = builder.finalize();
   auto backoff = std::chrono::seconds(1);
   while (!events_.stopping()) {
     std::string reason;

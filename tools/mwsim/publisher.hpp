@@ -67,6 +67,11 @@ struct PublisherOptions {
   int keep_alive_s = 30;
   bool quiet = false;
   const char* program = "nbms";  // prefix of messages on stderr
+  // ssl:// URIs: the CA file the broker's certificate must chain to, and the
+  // client certificate and key (a provisioned thing's, from its bundle).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 class Publisher {

@@ -141,6 +141,37 @@ struct NotifyConfig {
   bool operator==(const NotifyConfig&) const = default;
 };
 
+// Who runs the MQTT broker (docs/provisioning.md, "Broker modes"):
+//   none     nbmsd only connects to mqtt.uri (a broker run and secured by
+//            someone else; tests and benchmarks with a plain local broker)
+//   managed  nbmsd writes the Mosquitto files into `dir`, starts Mosquitto as
+//            its child, restarts it if it dies, reloads it on permission
+//            changes, and connects to it over TLS with its own certificate
+//            (mqtt.uri, username and password_file are then not used)
+//   external a Mosquitto run by systemd uses the files nbmsd writes into `dir`;
+//            nbmsd runs reload_command and/or sends SIGHUP to the pid in
+//            pid_file after a permission change
+struct BrokerConfig {
+  std::string mode = "none";
+  std::string dir;  // empty: <data_dir>/broker (broker_dir resolves it)
+  // The TLS listener ("listen": "HOST:PORT"); managed only (external: the
+  // generated mosquitto.conf uses it, the operator's broker decides).
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 8883;
+  std::uint16_t loopback_port = 0;            // plain MQTT on 127.0.0.1 for local tools; 0 = none
+  std::string loopback_access = "read_only";  // read_only | full (anonymous local clients)
+  std::string mosquitto_path = "/usr/sbin/mosquitto";  // absolute
+  // Mosquitto's `user` line. Empty: "root" when nbmsd runs as root (Mosquitto
+  // would otherwise switch to "mosquitto" and not read nbmsd's 0600 key), none
+  // otherwise.
+  std::string run_as_user;
+  int restart_min_ms = 500;    // 10..600000: first restart delay after a crash
+  int restart_max_ms = 30000;  // 10..3600000: doubling stops here
+  std::string reload_command;  // external: run with /bin/sh -c after a change
+  std::string pid_file;        // external: SIGHUP the pid written there after a change
+  bool operator==(const BrokerConfig&) const = default;
+};
+
 struct LogConfig {
   std::string level = "info";  // trace debug info warn error critical off (spdlog names)
   bool operator==(const LogConfig&) const = default;
@@ -155,6 +186,7 @@ struct Config {
   PkiConfig pki;
   ProvisioningConfig provisioning;
   NotifyConfig notify;
+  BrokerConfig broker;
   LogConfig log;
   bool operator==(const Config&) const = default;
 };
@@ -165,6 +197,8 @@ std::string ca_cert_path(const Config& c);
 std::string ca_key_path(const Config& c);
 // The VAPID key file in effect: notify.vapid_key_file or <data_dir>/notify/vapid.key.
 std::string vapid_key_path(const Config& c);
+// broker.dir, or <data_dir>/broker.
+std::string broker_dir(const Config& c);
 
 // Parses the JSON text of a config file and validates the result. Every key is
 // optional (defaults above); the top level and each section must be objects.

@@ -28,6 +28,12 @@ struct BridgeOptions {
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{30000};
   int max_buffered = 10000;  // commands queued while disconnected
+  // ssl:// only: the CA file the broker's certificate must chain to (empty:
+  // the system's trust store), and the client certificate and key to present
+  // (both or neither). The broker's name (host of `uri`) is verified.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // The ingest subscriptions: `<thing>/<point>` and the AWS basic-ingest form.

@@ -407,6 +407,19 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "smtp_from_name": "nbms",
     "smtp_timeout_s": 30
   },
+  "broker": {
+    "mode": "none",
+    "dir": "",
+    "listen": "0.0.0.0:8883",
+    "loopback_port": 0,
+    "loopback_access": "read_only",
+    "mosquitto_path": "/usr/sbin/mosquitto",
+    "run_as_user": "",
+    "restart_min_ms": 500,
+    "restart_max_ms": 30000,
+    "reload_command": "",
+    "pid_file": ""
+  },
   "log": {
     "level": "info"
   }

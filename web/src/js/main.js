@@ -11,6 +11,7 @@
 //   #/alarms/{customer}/{building}  the building's alarm console
 //   #/notices                       notices of the customer (managers post)
 //   #/notify                        the user's notification settings and delivery status
+//   #/devices[/{c}[/{b}]]           middleware certificates of a building (manager, admin)
 
 import { api, get, onUnauthorized, ApiError } from './api.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
@@ -26,6 +27,7 @@ import { auditPage } from './pages/audit.js';
 import { alarmsPage } from './pages/alarms.js';
 import { notifyPage } from './pages/notify.js';
 import { noticesPage } from './pages/notices.js';
+import { devicesPage } from './pages/devices.js';
 
 const app = document.getElementById('app');
 let current = null;        // {destroy()} of the page on screen
@@ -42,6 +44,9 @@ const routes = [
   { re: /^\/alarms\/([^/]+)\/([^/]+)$/, page: alarmsPage, keys: ['customer', 'building'] },
   { re: /^\/notify$/, page: notifyPage },
   { re: /^\/notices$/, page: noticesPage },
+  { re: /^\/devices$/, page: devicesPage, roles: ['admin', 'manager'] },
+  { re: /^\/devices\/([^/]+)$/, page: devicesPage, keys: ['customer'], roles: ['admin', 'manager'] },
+  { re: /^\/devices\/([^/]+)\/([^/]+)$/, page: devicesPage, keys: ['customer', 'building'], roles: ['admin', 'manager'] },
 ];
 
 function parseRoute() {
@@ -131,6 +136,7 @@ function renderHeader(path) {
     if (u.role === 'admin' || u.role === 'manager') {
       nav.append(link('#/users', 'nav.users', 'nav-users', path === '/users'));
       nav.append(link('#/audit', 'nav.audit', 'nav-audit', path === '/audit'));
+      nav.append(link('#/devices', 'nav.devices', 'nav-devices', path.startsWith('/devices')));
     }
     nav.append(link('#/notices', 'nav.notices', 'nav-notices', path === '/notices'));
     nav.append(link('#/notify', 'nav.notify', 'nav-notify', path === '/notify'));
