@@ -295,6 +295,7 @@ struct Daemon::Impl {
           {"command_failures", mq.publish_failures}}},
         {"storage",
          {{"ok", !stalled},
+          {"error", stalled ? nlohmann::json(pipeline->stall_reason()) : nlohmann::json()},
           {"data_dir", config.storage.data_dir},
           {"retries", pipeline->retries()}}},
         {"ingest",
@@ -307,6 +308,8 @@ struct Daemon::Impl {
           {"alarms", c.alarms.load()},
           {"disconnects", c.disconnects.load()},
           {"alarms_ignored", c.alarms_ignored.load()},
+          {"deferred", c.deferred.load()},
+          {"held", c.held.load()},
           {"queued", pipeline->queued()},
           {"rejected_by_reason", reasons}}},
         {"realtime",
@@ -436,8 +439,14 @@ Result<void> Daemon::start() {
   ingest::Router::Ports ports{*d.store,  *d.store, *d.store,   *d.store,
                               *d.bridge, d.clock,  d.hub.get()};
   ports.alarms = d.alarms.get();
-  d.router =
-      std::make_unique<ingest::Router>(ports, ingest::RouterOptions{cfg.mqtt.max_message_bytes});
+  ports.spool = d.store.get();
+  ingest::RouterOptions ro;
+  ro.max_message_bytes = cfg.mqtt.max_message_bytes;
+  ro.thing_rate = static_cast<double>(cfg.mqtt.thing_rate);
+  ro.thing_burst = static_cast<double>(cfg.mqtt.thing_burst);
+  ro.thing_backlog_bytes = cfg.mqtt.thing_backlog_bytes;
+  d.router = std::make_unique<ingest::Router>(ports, ro);
+  if (auto held = d.router->load_backlog(); !held) return std::unexpected(held.error());
   ingest::PipelineOptions po;
   po.capacity = cfg.mqtt.queue_capacity;
   d.pipeline = std::make_unique<ingest::Pipeline>(*d.router, po, [&d] {

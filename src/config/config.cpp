@@ -41,6 +41,9 @@ constexpr Range kReconnectMinMs{10, 600'000};
 constexpr Range kReconnectMaxMs{10, 3'600'000};
 constexpr Range kQueueCapacity{1, 65536};
 constexpr Range kMaxMessageBytes{1024, std::int64_t{256} << 20};
+constexpr Range kThingRate{0, 1'000'000};
+constexpr Range kThingBurst{1, 10'000'000};
+constexpr Range kThingBacklogBytes{0, std::int64_t{1} << 40};
 constexpr Range kDeadLetterLimit{0, 10'000'000};
 constexpr Range kBlockCacheMb{0, 65536};
 constexpr Range kPbkdf2Iterations{1'000, 10'000'000};
@@ -391,6 +394,9 @@ constexpr std::array kMqttFields{
     Field{"reconnect_max_ms", int_field<kMqtt, &M::reconnect_max_ms, kReconnectMaxMs>},
     Field{"queue_capacity", int_field<kMqtt, &M::queue_capacity, kQueueCapacity>},
     Field{"max_message_bytes", int_field<kMqtt, &M::max_message_bytes, kMaxMessageBytes>},
+    Field{"thing_rate", int_field<kMqtt, &M::thing_rate, kThingRate>},
+    Field{"thing_burst", int_field<kMqtt, &M::thing_burst, kThingBurst>},
+    Field{"thing_backlog_bytes", int_field<kMqtt, &M::thing_backlog_bytes, kThingBacklogBytes>},
 };
 constexpr std::array kStorageFields{
     Field{"data_dir", string_field<kStorage, &S::data_dir>},
@@ -880,6 +886,9 @@ Result<void> validate(const Config& c) {
            check_range("mqtt.reconnect_max_ms", c.mqtt.reconnect_max_ms, kReconnectMaxMs),
            check_range("mqtt.queue_capacity", c.mqtt.queue_capacity, kQueueCapacity),
            check_range("mqtt.max_message_bytes", c.mqtt.max_message_bytes, kMaxMessageBytes),
+           check_range("mqtt.thing_rate", c.mqtt.thing_rate, kThingRate),
+           check_range("mqtt.thing_burst", c.mqtt.thing_burst, kThingBurst),
+           check_range("mqtt.thing_backlog_bytes", c.mqtt.thing_backlog_bytes, kThingBacklogBytes),
            check_range("storage.dead_letter_limit", c.storage.dead_letter_limit, kDeadLetterLimit),
            check_range("storage.block_cache_mb", c.storage.block_cache_mb, kBlockCacheMb),
            check_range("auth.pbkdf2_iterations", c.auth.pbkdf2_iterations, kPbkdf2Iterations),
@@ -1031,6 +1040,9 @@ std::string to_json(const Config& c) {
   j["mqtt"]["reconnect_max_ms"] = c.mqtt.reconnect_max_ms;
   j["mqtt"]["queue_capacity"] = c.mqtt.queue_capacity;
   j["mqtt"]["max_message_bytes"] = c.mqtt.max_message_bytes;
+  j["mqtt"]["thing_rate"] = c.mqtt.thing_rate;
+  j["mqtt"]["thing_burst"] = c.mqtt.thing_burst;
+  j["mqtt"]["thing_backlog_bytes"] = c.mqtt.thing_backlog_bytes;
   j["storage"]["data_dir"] = c.storage.data_dir;
   j["storage"]["sync_writes"] = c.storage.sync_writes;
   j["storage"]["dead_letter_limit"] = c.storage.dead_letter_limit;

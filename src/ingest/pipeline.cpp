@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace nbms::ingest {
 
 Pipeline::Pipeline(Router& router, PipelineOptions options, std::function<void()> maintenance)
@@ -37,6 +39,11 @@ bool Pipeline::try_submit(std::string topic, std::string payload) {
   return enqueue(Item{owned->first, owned->second, {}, owned}, false);
 }
 
+std::string Pipeline::stall_reason() const {
+  std::lock_guard lock(mu_);
+  return stall_reason_;
+}
+
 std::size_t Pipeline::queued() const {
   std::lock_guard lock(mu_);
   return queue_.size();
@@ -63,10 +70,20 @@ bool Pipeline::process(Item& item) {
   for (;;) {
     auto outcome = router_.handle(item.topic, item.payload);
     if (outcome) {
-      if (stalled_.exchange(false)) spdlog::info("ingest: storage accepts writes again");
+      if (stalled_.exchange(false)) {
+        spdlog::info("ingest: storage accepts writes again; intake resumed after {} retries",
+                     retries_.load());
+        std::lock_guard lock(mu_);
+        stall_reason_.clear();
+      }
       return true;
     }
     ++retries_;
+    {
+      // The reason first: whoever sees stalled() sees why.
+      std::lock_guard lock(mu_);
+      stall_reason_ = outcome.error().message;
+    }
     if (!stalled_.exchange(true)) {
       spdlog::error("ingest: storage refused a message ({}); holding intake and retrying",
                     outcome.error().message);
@@ -80,24 +97,57 @@ bool Pipeline::process(Item& item) {
   }
 }
 
+// One held-back message (Router::release_one). A storage failure pauses the
+// held messages for a while; arriving messages meet the same failure in
+// process(), which holds intake and reports it.
+void Pipeline::release_held(bool idle) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!router_.has_backlog() || now < release_pause_until_) return;
+  auto released = router_.release_one(idle);
+  if (!released) {
+    if (!release_failing_) {
+      spdlog::warn("ingest: cannot handle a held-back message ({}); retrying",
+                   released.error().message);
+    }
+    release_failing_ = true;
+    release_pause_until_ = now + options_.retry_max;
+    return;
+  }
+  release_failing_ = false;
+  // Nothing was eligible although some are held: look again a little later.
+  if (!*released) release_pause_until_ = now + options_.idle_gap;
+}
+
 void Pipeline::run() {
-  auto next_maintenance = std::chrono::steady_clock::now() + options_.maintenance_every;
+  using SteadyClock = std::chrono::steady_clock;
+  auto next_maintenance = SteadyClock::now() + options_.maintenance_every;
+  last_item_ = SteadyClock::now();
   for (;;) {
-    if (std::chrono::steady_clock::now() >= next_maintenance) {
+    if (SteadyClock::now() >= next_maintenance) {
       if (maintenance_) maintenance_();
-      next_maintenance = std::chrono::steady_clock::now() + options_.maintenance_every;
+      next_maintenance = SteadyClock::now() + options_.maintenance_every;
     }
     Item item;
+    bool have = false;
     {
       std::unique_lock lock(mu_);
-      not_empty_.wait_until(lock, next_maintenance, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) {
-        if (stopping_) return;
-        continue;
+      auto until = next_maintenance;
+      if (router_.has_backlog()) {
+        until = std::min(until, std::max(release_pause_until_, last_item_ + options_.idle_gap));
       }
-      item = std::move(queue_.front());
-      queue_.pop_front();
-      not_full_.notify_one();
+      not_empty_.wait_until(lock, until, [&] { return stopping_ || !queue_.empty(); });
+      if (!queue_.empty()) {
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        not_full_.notify_one();
+        have = true;
+      } else if (stopping_) {
+        return;  // held-back messages stay in the spool for the next start
+      }
+    }
+    if (!have) {
+      if (SteadyClock::now() >= last_item_ + options_.idle_gap) release_held(true);
+      continue;
     }
     const bool stored = process(item);
     item.done.set_value(stored);
@@ -108,6 +158,9 @@ void Pipeline::run() {
       queue_.clear();
       return;
     }
+    last_item_ = SteadyClock::now();
+    // Held-back messages of things with tokens go on between arriving ones.
+    release_held(false);
   }
 }
 

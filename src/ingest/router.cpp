@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace nbms::ingest {
 namespace {
 
@@ -32,6 +34,8 @@ std::string_view to_string(Reject r) {
       return "too_large";
     case Reject::malformed:
       return "malformed";
+    case Reject::throttled:
+      return "throttled";
     case Reject::kCount:
       break;
   }
@@ -41,6 +45,103 @@ std::string_view to_string(Reject r) {
 Router::Router(Ports ports, RouterOptions options) : ports_(ports), options_(options) {}
 
 Result<Outcome> Router::handle(std::string_view topic, std::string_view payload) {
+  return admit(topic, payload, true);
+}
+
+Result<void> Router::load_backlog() {
+  if (ports_.spool == nullptr) return {};
+  auto backlogs = ports_.spool->held_backlogs();
+  if (!backlogs) return std::unexpected(backlogs.error());
+  for (const auto& b : *backlogs) {
+    auto& flow = flows_[b.thing];
+    flow.held = b.messages;
+    flow.held_bytes = b.bytes;
+    flow.next_seq = b.next_seq;
+    counters_.held += b.messages;
+    logger()->info("{}: {} messages ({} bytes) held back from the previous run", b.thing,
+                   b.messages, b.bytes);
+  }
+  return {};
+}
+
+void Router::refill(Flow& flow) {
+  const auto now = ports_.clock.now_ms();
+  if (!flow.seen) {
+    flow.seen = true;
+    flow.tokens = options_.thing_burst;
+  } else if (now > flow.refilled_ms) {
+    flow.tokens =
+        std::min(options_.thing_burst, flow.tokens + static_cast<double>(now - flow.refilled_ms) *
+                                                         options_.thing_rate / 1000.0);
+  }
+  flow.refilled_ms = now;
+}
+
+Result<Outcome> Router::hold_back(Flow& flow, const std::string& thing, std::string_view topic,
+                                  std::string_view payload) {
+  if (flow.held_bytes + payload.size() > options_.thing_backlog_bytes) {
+    return reject(topic, payload, Reject::throttled,
+                  "thing '" + thing + "' is over its rate of " +
+                      std::to_string(static_cast<std::uint64_t>(options_.thing_rate)) +
+                      " messages/s and already has " + std::to_string(flow.held) + " messages (" +
+                      std::to_string(flow.held_bytes) + " bytes) held back; the limit is " +
+                      std::to_string(options_.thing_backlog_bytes) + " bytes");
+  }
+  if (auto held = ports_.spool->hold(thing, flow.next_seq, topic, payload); !held) {
+    return std::unexpected(held.error());
+  }
+  ++flow.next_seq;
+  ++flow.held;
+  flow.held_bytes += payload.size();
+  ++counters_.deferred;
+  ++counters_.held;
+  if (flow.held == 1) {
+    logger()->warn("{}: over its rate of {} messages/s; holding its messages back", thing,
+                   options_.thing_rate);
+  }
+  return Outcome{.accepted = true, .reason = "held", .detail = {}, .samples = 0};
+}
+
+Result<bool> Router::release_one(bool idle) {
+  if (!has_backlog() || flows_.empty()) return false;
+  // Round robin: the first thing after the cursor (wrapping) that may go.
+  auto it = flows_.upper_bound(cursor_);
+  for (std::size_t n = 0; n < flows_.size(); ++n, ++it) {
+    if (it == flows_.end()) it = flows_.begin();
+    auto& flow = it->second;
+    if (flow.held == 0) continue;
+    if (!idle) {
+      refill(flow);
+      if (flow.tokens < 1) continue;
+    }
+    const std::string thing = it->first;
+    auto first = ports_.spool->first_held(thing);
+    if (!first) return std::unexpected(first.error());
+    if (!*first) {  // the counts disagree with the spool: trust the spool
+      counters_.held -= std::min(counters_.held.load(), flow.held);
+      flow.held = 0;
+      flow.held_bytes = 0;
+      return true;
+    }
+    auto outcome = admit((*first)->topic, (*first)->payload, false);
+    if (!outcome) return std::unexpected(outcome.error());
+    // A crash here handles the message once more on the next start: storing a
+    // log or an alarm event twice changes nothing.
+    if (auto released = ports_.spool->release(thing, (*first)->seq); !released) {
+      return std::unexpected(released.error());
+    }
+    if (!idle) flow.tokens -= 1;
+    --flow.held;
+    flow.held_bytes -= std::min<std::uint64_t>(flow.held_bytes, (*first)->payload.size());
+    --counters_.held;
+    cursor_ = thing;
+    if (flow.held == 0) logger()->info("{}: every held-back message handled", thing);
+    return true;
+  }
+  return false;
+}
+
+Result<Outcome> Router::admit(std::string_view topic, std::string_view payload, bool limit) {
   auto env = protocol::parse_topic(topic);
   if (!env) {
     const bool thing_part = env.error().code == Errc::invalid_argument;
@@ -57,6 +158,16 @@ Result<Outcome> Router::handle(std::string_view topic, std::string_view payload)
     if (registered.error().code != Errc::not_found) return std::unexpected(registered.error());
     return reject(topic, payload, Reject::unregistered,
                   "thing '" + env->thing + "' is not registered");
+  }
+  if (limit && limited()) {
+    auto flow = flows_.find(env->thing);
+    if (flow == flows_.end()) flow = flows_.emplace(env->thing, Flow{}).first;
+    refill(flow->second);
+    // Behind its own held-back messages, or over its rate: wait in the spool.
+    if (flow->second.held > 0 || flow->second.tokens < 1) {
+      return hold_back(flow->second, env->thing, topic, payload);
+    }
+    flow->second.tokens -= 1;
   }
   return dispatch(*env, registered->name, payload);
 }

@@ -10,9 +10,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -66,6 +69,9 @@ enum Cf : std::size_t {
   kUserDeliveries,
   kSubscriptions,
   kEndpoints,
+  // Messages held back by the ingest limiter (spool_store.cpp), added later in
+  // the same backward-compatible way.
+  kSpool,
   kCfCount,
 };
 constexpr std::array<const char*, kCfCount> kCfNames = {
@@ -75,7 +81,7 @@ constexpr std::array<const char*, kCfCount> kCfNames = {
     "dead_letters", "users",        "sessions",        "audit",
     "certificates", "alarm_marks",  "links",           "notifications",
     "deliveries",   "delivery_due", "user_deliveries", "subscriptions",
-    "endpoints"};
+    "endpoints",    "spool"};
 
 constexpr std::string_view kLayoutKey = "nbms.layout_version";
 constexpr std::string_view kLayoutVersion = "1";
@@ -244,9 +250,63 @@ struct RocksStore::Impl {
     return std::optional<std::string>(std::move(value));
   }
 
+  // After a failed write (a WAL that hit ENOSPC, an I/O error) or a failed
+  // background flush, RocksDB keeps a background error and refuses every
+  // later write, even once space is back, until DB::Resume(). The next write
+  // calls it first, so the writer's own retry (the ingest pipeline's backoff)
+  // drives the recovery; while the disk is still full Resume() fails with the
+  // same error and the write is refused as before. Several writer locks exist
+  // (write_mu, auth_mu, ...), so this is an atomic; Resume() is thread-safe.
+  std::atomic<bool> needs_resume{false};
+
+  // Free space on the database's file system, checked at most every 100 ms
+  // while there is room and on every write while there is not (a statvfs).
+  std::mutex space_mu;
+  std::chrono::steady_clock::time_point space_next_check{};
+  bool space_low = false;
+  std::uint64_t space_free = 0;
+
+  Result<void> check_space() {
+    if (options.reserve_bytes == 0) return {};
+    std::lock_guard lock(space_mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (!space_low && now < space_next_check) return {};
+    space_next_check = now + std::chrono::milliseconds(100);
+    struct statvfs st {};
+    if (::statvfs(options.path.c_str(), &st) != 0) return {};  // cannot tell: let RocksDB try
+    space_free = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    const bool low = space_free < options.reserve_bytes;
+    if (low && !space_low) {
+      spdlog::error("storage: only {} bytes free on the disk of {}; refusing writes below {}",
+                    space_free, options.path, options.reserve_bytes);
+    } else if (!low && space_low) {
+      spdlog::info("storage: {} bytes free on the disk of {} again", space_free, options.path);
+    }
+    space_low = low;
+    if (!low) return {};
+    return fail(Errc::unavailable, "not enough free space: " + std::to_string(space_free) +
+                                       " bytes free on the disk of '" + options.path +
+                                       "', writes stop below " +
+                                       std::to_string(options.reserve_bytes));
+  }
+
   Result<void> write(rocksdb::WriteBatch& batch) {
+    if (auto room = check_space(); !room) return room;
+    if (needs_resume.load()) {
+      auto r = db->Resume();
+      if (!r.ok()) return std::unexpected(io_error(r, "write (database not resumed yet)"));
+      if (needs_resume.exchange(false)) {
+        spdlog::info("storage: the database accepts writes again (resumed after an error)");
+      }
+    }
     auto s = db->Write(write_options, &batch);
-    if (!s.ok()) return std::unexpected(io_error(s, "write"));
+    if (!s.ok()) {
+      if (!needs_resume.exchange(true)) {
+        spdlog::error("storage: write refused: {} (will resume the database on the next write)",
+                      s.ToString());
+      }
+      return std::unexpected(io_error(s, "write"));
+    }
     return {};
   }
 

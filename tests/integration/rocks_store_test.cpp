@@ -260,5 +260,41 @@ TEST_F(RocksStoreTest, ReportsADirectoryThatIsNotADatabase) {
       << bad.error().message;
 }
 
+// The spool of the per-thing limits: per thing in arrival order, kept across a
+// reopen with its counts, released one by one.
+TEST_F(RocksStoreTest, SpoolKeepsHeldMessagesInOrderAcrossAReopen) {
+  const std::string a = "C1_B1_01", b = "C1_B1_02";
+  const std::string big(70000, 'x');
+  for (std::uint64_t seq : {0u, 1u, 2u}) {
+    ASSERT_TRUE(store_->hold(a, seq, a + "/periodic_log", "a" + std::to_string(seq)));
+  }
+  ASSERT_TRUE(store_->hold(b, 7, b + "/alarm", big));
+  open();
+  auto backlogs = store_->held_backlogs();
+  ASSERT_TRUE(backlogs) << backlogs.error().message;
+  ASSERT_EQ(backlogs->size(), 2u);
+  EXPECT_EQ((*backlogs)[0].thing, a);
+  EXPECT_EQ((*backlogs)[0].messages, 3u);
+  EXPECT_EQ((*backlogs)[0].bytes, 6u);
+  EXPECT_EQ((*backlogs)[0].next_seq, 3u);
+  EXPECT_EQ((*backlogs)[1].thing, b);
+  EXPECT_EQ((*backlogs)[1].bytes, big.size());
+  EXPECT_EQ((*backlogs)[1].next_seq, 8u);
+  for (std::uint64_t seq : {0u, 1u, 2u}) {
+    auto first = store_->first_held(a);
+    ASSERT_TRUE(first && *first);
+    EXPECT_EQ((*first)->seq, seq);
+    EXPECT_EQ((*first)->topic, a + "/periodic_log");
+    EXPECT_EQ((*first)->payload, "a" + std::to_string(seq));
+    ASSERT_TRUE(store_->release(a, seq));
+  }
+  auto none = store_->first_held(a);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  auto other = store_->first_held(b);
+  ASSERT_TRUE(other && *other);
+  EXPECT_EQ((*other)->payload, big);
+}
+
 }  // namespace
 }  // namespace nbms::storage

@@ -53,6 +53,11 @@ struct MqttConfig {
   int reconnect_max_ms = 30000;              // 10..3600000
   std::size_t queue_capacity = 256;          // 1..65536 messages
   std::size_t max_message_bytes = 4u << 20;  // 1 KiB..256 MiB
+  // Per-thing limits (ingest::RouterOptions): messages/s on average (0: no
+  // limit), messages at once, and bytes held back per thing before rejecting.
+  std::size_t thing_rate = 200;                    // 0..1,000,000
+  std::size_t thing_burst = 5000;                  // 1..10,000,000
+  std::uint64_t thing_backlog_bytes = 256u << 20;  // 0..1 TiB
   bool operator==(const MqttConfig&) const = default;
 };
 

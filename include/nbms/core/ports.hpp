@@ -3,6 +3,7 @@
 // outside world. Adapters (storage/RocksDB, mqtt/Paho) implement them; unit tests
 // implement them with in-memory fakes. All methods are thread-safe.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -91,6 +92,32 @@ class DeadLetterStore {
   virtual Result<void> put_dead_letter(const DeadLetter& letter) = 0;
   // Newest first.
   virtual Result<std::vector<DeadLetter>> dead_letters(std::size_t limit) = 0;
+};
+
+// Messages the ingest limiter held back because their thing went over its
+// rate (docs/reliability.md, per-thing limits): stored before the broker's
+// message is let go, taken in arrival order per thing, released once handled.
+struct HeldMessage {
+  std::uint64_t seq = 0;  // per thing, increasing
+  std::string topic;
+  std::string payload;
+};
+struct HeldBacklog {
+  std::string thing;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;     // payload bytes
+  std::uint64_t next_seq = 0;  // one past the newest held
+};
+class SpoolStore {
+ public:
+  virtual ~SpoolStore() = default;
+  virtual Result<void> hold(const std::string& thing, std::uint64_t seq, std::string_view topic,
+                            std::string_view payload) = 0;
+  // The oldest held message of a thing, if any.
+  virtual Result<std::optional<HeldMessage>> first_held(const std::string& thing) = 0;
+  virtual Result<void> release(const std::string& thing, std::uint64_t seq) = 0;
+  // Every thing with held messages (read once at start).
+  virtual Result<std::vector<HeldBacklog>> held_backlogs() = 0;
 };
 
 // Sends commands and answers to a middleware on its command topic (`<thing>`).

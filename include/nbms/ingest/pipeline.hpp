@@ -28,6 +28,9 @@ struct PipelineOptions {
   std::chrono::milliseconds retry_max{5000};
   // How often the worker runs maintenance (sealing late rows) when asked to.
   std::chrono::milliseconds maintenance_every{std::chrono::minutes(10)};
+  // Messages held back by the per-thing limits are handled at their thing's
+  // rate between arriving messages, and all at once after this long without one.
+  std::chrono::milliseconds idle_gap{5};
 };
 
 class Pipeline {
@@ -51,6 +54,8 @@ class Pipeline {
 
   // True while a message is being retried because storage refuses it.
   bool stalled() const { return stalled_.load(); }
+  // Why storage refused the message being retried ("" when not stalled).
+  std::string stall_reason() const;
   // Storage failures that made the pipeline retry a message.
   std::uint64_t retries() const { return retries_.load(); }
   std::size_t queued() const;
@@ -66,6 +71,7 @@ class Pipeline {
 
   void run();
   bool process(Item& item);
+  void release_held(bool idle);
   bool enqueue(Item&& item, bool block);
 
   Router& router_;
@@ -79,6 +85,12 @@ class Pipeline {
   bool stopping_ = false;
   std::chrono::steady_clock::time_point drain_until_{};
   std::atomic<bool> stalled_{false};
+  std::string stall_reason_;  // under mu_
+  // The worker's own: when it last took a message, and when it may try held
+  // messages again after storage refused one.
+  std::chrono::steady_clock::time_point last_item_{};
+  std::chrono::steady_clock::time_point release_pause_until_{};
+  bool release_failing_ = false;
   std::atomic<std::uint64_t> retries_{0};
   std::thread worker_;
 };

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,7 @@ enum class Reject : std::size_t {
   reserved,
   too_large,
   malformed,
+  throttled,  // over the thing's rate with its held-back backlog full
   kCount,
 };
 std::string_view to_string(Reject r);
@@ -43,6 +45,10 @@ struct Counters {
   // out-of-order (stale) deliveries, clears of alarms not current.
   std::atomic<std::uint64_t> alarms_ignored{0};
   std::atomic<std::uint64_t> rejected{0};
+  // Per-thing limits: messages held back (durably) because their thing was
+  // over its rate, in all; and how many are held back now.
+  std::atomic<std::uint64_t> deferred{0};
+  std::atomic<std::uint64_t> held{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Reject::kCount)> by_reason{};
 };
 
@@ -55,6 +61,16 @@ struct Outcome {
 
 struct RouterOptions {
   std::size_t max_message_bytes = 4u << 20;
+  // Per-thing limits, a token bucket per registered thing: `thing_rate`
+  // messages per second on average, `thing_burst` at once. A message over the
+  // rate is held back in the spool (durable, so it may be acknowledged) and
+  // handled later at the thing's rate, or at once while nothing else arrives;
+  // a thing's later messages queue behind it (its order is kept). Once
+  // `thing_backlog_bytes` of a thing are held back, further messages are
+  // rejected as `throttled`. thing_rate 0 (or no spool): no limit.
+  double thing_rate = 0;
+  double thing_burst = 1;
+  std::uint64_t thing_backlog_bytes = 64u << 20;
 };
 
 class Router {
@@ -72,18 +88,45 @@ class Router {
     // Where alarm and disconnect messages go (the alarm service). Without one
     // they are rejected as reserved.
     AlarmSink* alarms = nullptr;
+    // Where messages over their thing's rate wait (RocksStore). Without one
+    // there are no per-thing limits.
+    SpoolStore* spool = nullptr;
   };
 
   Router(Ports ports, RouterOptions options);
 
-  // Handles one message. Returns when its effects (or its rejection) are durable.
-  // An error means storage could not take the message now: nothing was counted,
-  // and the caller should retry it later.
+  // Handles one message. Returns when its effects (or its rejection) are durable,
+  // or it was durably held back (Outcome::reason "held"). An error means
+  // storage could not take the message now: nothing was counted, and the
+  // caller should retry it later.
   Result<Outcome> handle(std::string_view topic, std::string_view payload);
+
+  // Reads what the spool holds from an earlier run (call once, before handle).
+  Result<void> load_backlog();
+  // True while messages are held back.
+  bool has_backlog() const { return counters_.held.load() > 0; }
+  // Handles the oldest held-back message of the next thing in turn (round
+  // robin) that has a token, or of any thing when `idle` (nothing else is
+  // arriving). False if none was eligible; an error as for handle().
+  Result<bool> release_one(bool idle);
 
   const Counters& counters() const { return counters_; }
 
  private:
+  struct Flow {  // one registered thing's bucket and held-back backlog
+    bool seen = false;
+    double tokens = 0;
+    std::int64_t refilled_ms = 0;
+    std::uint64_t held = 0;
+    std::uint64_t held_bytes = 0;
+    std::uint64_t next_seq = 0;
+  };
+
+  bool limited() const { return ports_.spool != nullptr && options_.thing_rate > 0; }
+  void refill(Flow& flow);
+  Result<Outcome> admit(std::string_view topic, std::string_view payload, bool limit);
+  Result<Outcome> hold_back(Flow& flow, const std::string& thing, std::string_view topic,
+                            std::string_view payload);
   Result<Outcome> dispatch(const protocol::Envelope& env, const ThingName& thing,
                            std::string_view payload);
   Result<Outcome> reject(std::string_view topic, std::string_view payload, Reject why,
@@ -94,6 +137,10 @@ class Router {
   RouterOptions options_;
   protocol::Decoder decoder_;
   Counters counters_;
+  // Registered things that sent something (bounded by the registry), ordered
+  // for the round robin; cursor_ is the thing released last.
+  std::map<std::string, Flow, std::less<>> flows_;
+  std::string cursor_;
   // Rate limit for rejection logs: at most kLogBurst per kLogWindowMs.
   std::int64_t log_window_start_ms_ = 0;
   std::uint64_t logged_in_window_ = 0;

@@ -24,6 +24,12 @@ struct StoreOptions {
   std::size_t dead_letter_limit = 10000;         // newest kept
   std::size_t dead_letter_payload_bytes = 4096;  // raw payload kept per letter
   std::size_t block_cache_bytes = 64u << 20;
+  // Writes are refused (Errc::unavailable) while the file system of `path` has
+  // less than this free, so that RocksDB never meets ENOSPC on its WAL: the
+  // Debian build of RocksDB 7.8 keeps assertions on and aborts the process on
+  // the next WAL write after a failed one. The room left is for RocksDB's own
+  // flushes and compactions. 0: no check.
+  std::uint64_t reserve_bytes = 64u << 20;
 };
 
 class RocksStore final : public Registry,
@@ -35,7 +41,8 @@ class RocksStore final : public Registry,
                          public CertificateStore,
                          public AlarmStore,
                          public OutboxStore,
-                         public SubscriptionStore {
+                         public SubscriptionStore,
+                         public SpoolStore {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -140,6 +147,13 @@ class RocksStore final : public Registry,
   Result<void> delete_endpoint(std::string_view user, std::string_view id) override;
   Result<Endpoint> endpoint(std::string_view user, std::string_view id) override;
   Result<std::vector<Endpoint>> endpoints_of(std::string_view user) override;
+
+  // SpoolStore (src/storage/spool_store.cpp)
+  Result<void> hold(const std::string& thing, std::uint64_t seq, std::string_view topic,
+                    std::string_view payload) override;
+  Result<std::optional<HeldMessage>> first_held(const std::string& thing) override;
+  Result<void> release(const std::string& thing, std::uint64_t seq) override;
+  Result<std::vector<HeldBacklog>> held_backlogs() override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new

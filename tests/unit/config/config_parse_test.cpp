@@ -180,6 +180,9 @@ const std::vector<RangeCase> kRanges{
     {"mqtt", "reconnect_max_ms", 10, 3600000, R"(, "reconnect_min_ms": 10)"},
     {"mqtt", "queue_capacity", 1, 65536, ""},
     {"mqtt", "max_message_bytes", 1024, 268435456, ""},
+    {"mqtt", "thing_rate", 0, 1000000, ""},
+    {"mqtt", "thing_burst", 1, 10000000, ""},
+    {"mqtt", "thing_backlog_bytes", 0, 1099511627776, ""},
     {"storage", "dead_letter_limit", 0, 10000000, ""},
     {"storage", "block_cache_mb", 0, 65536, ""},
 };
@@ -358,7 +361,10 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "reconnect_min_ms": 250,
     "reconnect_max_ms": 30000,
     "queue_capacity": 256,
-    "max_message_bytes": 4194304
+    "max_message_bytes": 4194304,
+    "thing_rate": 200,
+    "thing_burst": 5000,
+    "thing_backlog_bytes": 268435456
   },
   "storage": {
     "data_dir": "./nbms-data",
