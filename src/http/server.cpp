@@ -56,7 +56,7 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // WebSocket: largest client message, idle time before a ping goes unanswered,
 // and answers/results/errors queued for a client before it counts as too slow.
-constexpr std::size_t kWsMaxMessageBytes = 64 * 1024;
+constexpr std::size_t kWsMaxMessageBytes = std::size_t{64} * 1024;
 constexpr auto kWsIdleTimeout = 60s;
 constexpr std::size_t kWsMaxQueuedMessages = 256;
 
