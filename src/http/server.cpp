@@ -252,7 +252,7 @@ net::awaitable<void> Server::Impl::write_and_linger(Stream& stream, Response out
   tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
   tcp_layer.expires_after(kLingerTime);
   std::size_t drained_bytes = 0;
-  std::vector<char> scratch(16 * 1024);
+  std::vector<char> scratch(std::size_t{16} * 1024);
   while (!ec && drained_bytes < kLingerBytes) {
     drained_bytes += co_await tcp_layer.async_read_some(net::buffer(scratch), use_awaitable_ec(ec));
   }
