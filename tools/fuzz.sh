@@ -6,10 +6,14 @@
 #   tools/fuzz.sh --target http_api     one target (mw_codec, http_api, ws_channel)
 #   tools/fuzz.sh --build-only          build, do not run
 #   tools/fuzz.sh -- -len_control=0     extra libFuzzer flags after --
+#   tools/fuzz.sh --deps-only           install clang-19 and libclang-rt-19-dev if missing
+#   tools/fuzz.sh --build build-asan    run the targets of an existing NBMS_FUZZ build
+#                                       (tools/test.sh's sanitizer build) instead of build-fuzz/
 # New inputs that reach new code go to build-fuzz/corpus/<target>/ (the seeds in
 # the repo are only read); a crash, sanitizer report or violated invariant is
 # written to build-fuzz/artifacts/<target>-crash-<sha1> and makes the script
-# exit non-zero once every target has run. Needs only Debian's apt (for
+# exit non-zero once every target has run, printing the report, the path of the
+# input and the command that reproduces it. Needs only Debian's apt (for
 # clang-19 and libclang-rt-19-dev, installed if missing): no other network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,14 +22,18 @@ seconds=60
 targets=(mw_codec http_api ws_channel)
 only=""
 build_only=0
+deps_only=0
+build=""
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --target) only="$2"; shift 2 ;;
     --build-only) build_only=1; shift ;;
+    --build) build="$2"; shift 2 ;;
+    --deps-only) deps_only=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: tools/fuzz.sh [--seconds N] [--target NAME] [--build-only] [-- libFuzzer flags]" >&2
+    *) echo "usage: tools/fuzz.sh [--seconds N] [--target NAME] [--build-only] [--build DIR] [--deps-only] [-- libFuzzer flags]" >&2
        exit 2 ;;
   esac
 done
@@ -36,30 +44,36 @@ if [ -n "$only" ]; then
   esac
 fi
 
-# clang-14 (Debian's default) cannot compile the project's C++23 against
-# libstdc++ 12; clang-19 from bookworm's own repository can. libclang-rt-19-dev
-# holds libFuzzer and the sanitizer runtimes.
-packages=(clang-19 libclang-rt-19-dev)
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "nbms: installing ${missing[*]}" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-./tools/deps.sh  # the project's own libraries (Boost, simdjson, spdlog, OpenSSL, ...)
-
-build=build-fuzz
 export CCACHE_BASEDIR="$PWD"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
-  -DNBMS_FUZZ=ON -DNBMS_TESTS=OFF >/dev/null
+if [ -z "$build" ] || [ "$deps_only" = 1 ]; then
+  # clang-14 (Debian's default) cannot compile the project's C++23 against
+  # libstdc++ 12; clang-19 from bookworm's own repository can. libclang-rt-19-dev
+  # holds libFuzzer and the sanitizer runtimes.
+  packages=(clang-19 libclang-rt-19-dev)
+  missing=()
+  for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+      missing+=("$p")
+    fi
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "nbms: installing ${missing[*]}" >&2
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -q
+    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+  ./tools/deps.sh  # the project's own libraries (Boost, simdjson, spdlog, OpenSSL, ...)
+  [ "$deps_only" = 1 ] && exit 0
+
+  build=build-fuzz
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
+    -DNBMS_FUZZ=ON -DNBMS_TESTS=OFF >/dev/null
+elif ! grep -q '^NBMS_FUZZ:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+  echo "tools/fuzz.sh: $build is not an NBMS_FUZZ build" >&2
+  exit 2
+fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 [ "$build_only" = 1 ] && exit 0
 
@@ -76,7 +90,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 mkdir -p "$build/artifacts"
 failed=()
+found=()
 for t in "${targets[@]}"; do
+  : >"$build/fuzz_$t.started"
   work="$build/corpus/$t"
   mkdir -p "$work"
   flags=(-max_total_time="$seconds" -max_len="$(max_len_of "$t")" -timeout=10 -rss_limit_mb=2048
@@ -90,10 +106,21 @@ for t in "${targets[@]}"; do
     true
   if [ "$(cat "$build/fuzz_$t.rc")" -ne 0 ]; then
     failed+=("$t")
+    # The report with its stack (the summary above keeps only its first line).
+    echo "-- fuzz_$t failed; the end of $build/fuzz_$t.log:" >&2
+    tail -n 60 "$build/fuzz_$t.log" >&2
+    while IFS= read -r f; do found+=("$t: $build/tests/fuzz/fuzz_$t $f"); done \
+      < <(find "$build/artifacts" -name "$t-*" -newer "$build/fuzz_$t.started" -type f)
   fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "tools/fuzz.sh: FAILED: ${failed[*]} (inputs in $build/artifacts/, logs in $build/fuzz_<target>.log)" >&2
+  echo "tools/fuzz.sh: FAILED: ${failed[*]} (logs in $build/fuzz_<target>.log)" >&2
+  if [ ${#found[@]} -gt 0 ]; then
+    echo "tools/fuzz.sh: reproduce with:" >&2
+    printf '  %s\n' "${found[@]}" >&2
+  else
+    echo "tools/fuzz.sh: no input was saved (see the log: a failure outside an input)" >&2
+  fi
   exit 1
 fi
 echo "tools/fuzz.sh: no crash in ${targets[*]} ($seconds s each)" >&2

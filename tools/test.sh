@@ -1,31 +1,81 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, builds, runs every test
-# (unit, integration against real Mosquitto + RocksDB + nbmsd) with CTest, then
-# the web dashboard's end-to-end tests in headless Chromium (tests/e2e).
-#   tools/test.sh            RelWithDebInfo build in build/
-#   tools/test.sh --asan     AddressSanitizer + UBSan build in build-asan/
-#   tools/test.sh --tsan     ThreadSanitizer build in build-tsan/
+# The whole test suite, as CI runs it (.ci/run calls this with no option).
+# Installs what is missing (Debian packages, the dashboard's npm packages), then:
+#   1. RelWithDebInfo build in build/ with g++ and -Werror; every unit and
+#      integration test (real Mosquitto + RocksDB + nbmsd) with CTest; the
+#      dashboard's end-to-end tests in headless Chromium (tests/e2e).
+#   2. clang-tidy over src/ and tools/ (tools/tidy.sh): no warning allowed.
+#   3. One clang-19 build with AddressSanitizer + UBSan in build-asan/ that also
+#      builds the libFuzzer targets: every unit and integration test under the
+#      sanitizers, then a short fuzz run of each target from the seed corpus in
+#      tests/fuzz/corpus (FUZZ_SECONDS, 60 by default; tools/fuzz.sh).
+# Options:
+#   tools/test.sh            all of the above (what CI runs)
+#   tools/test.sh --quick    step 1 only (a quick local run)
+#   tools/test.sh --asan     step 3 only
+#   tools/test.sh --tidy     step 2 only
+#   tools/test.sh --tsan     ThreadSanitizer build (g++) in build-tsan/, unit and
+#                            integration tests (suppressions: tests/tsan.supp); not in CI
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR="$PWD"
 
-build=build
-flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBMS_WERROR=ON)
-case "${1:-}" in
-  --asan) build=build-asan; flags+=(-DNBMS_ASAN=ON) ;;
-  --tsan)
-    build=build-tsan
-    flags+=(-DNBMS_TSAN=ON)
-    export TSAN_OPTIONS="suppressions=$(pwd)/tests/tsan.supp ${TSAN_OPTIONS:-}"
-    ;;
-  "") ;;
-  *) echo "usage: tools/test.sh [--asan|--tsan]" >&2; exit 2 ;;
+mode="${1:-all}"
+case "$mode" in
+  all|--quick|--asan|--tidy|--tsan) ;;
+  *) echo "usage: tools/test.sh [--quick|--asan|--tidy|--tsan]" >&2; exit 2 ;;
 esac
 
+stage() { echo "== tools/test.sh: $1 ($(date -u +%H:%M:%S))" >&2; }
+started=$(date +%s)
+
 ./tools/deps.sh --test
-cmake -S . -B "$build" "${flags[@]}" >/dev/null
-cmake --build "$build" -j "$(nproc)"
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
-# The browser tests exercise the same code paths; the sanitizer runs skip them.
-if [ "$build" = build ]; then
-  tests/e2e/run.sh "$build"
+
+if [ "$mode" = all ] || [ "$mode" = --quick ]; then
+  stage "g++ build, CTest, browser tests"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBMS_WERROR=ON >/dev/null
+  cmake --build build -j "$(nproc)"
+  ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 300
+  tests/e2e/run.sh build
 fi
+
+if [ "$mode" = all ] || [ "$mode" = --tidy ]; then
+  stage "clang-tidy"
+  tools/tidy.sh
+fi
+
+if [ "$mode" = all ] || [ "$mode" = --asan ]; then
+  stage "ASan + UBSan build (clang-19, with the fuzz targets)"
+  tools/fuzz.sh --deps-only
+  build=build-asan
+  # An older build-asan/ may be a g++ one: a compiler cannot change in place.
+  if [ -f "$build/CMakeCache.txt" ] && ! grep -q '^NBMS_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+    rm -rf "$build"
+  fi
+  # -O1 and line tables only: a third of -O2 -g's compile time, and still full
+  # stacks with file:line in the sanitizer reports.
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-19 \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
+    -DNBMS_FUZZ=ON -DNBMS_TESTS=ON >/dev/null
+  # The tests and the fuzz targets only: not the benchmarks.
+  cmake --build "$build" -j "$(nproc)" --target nbms_tests nbms_fuzz_targets
+  stage "unit and integration tests under ASan + UBSan"
+  # Leaks count as failures; libraries that are not instrumented (Paho, RocksDB)
+  # are covered by the suppressions in tests/lsan.supp.
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}" \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
+    ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 600
+  stage "fuzzing, ${FUZZ_SECONDS:-60} s per target"
+  tools/fuzz.sh --build "$build" --seconds "${FUZZ_SECONDS:-60}"
+fi
+
+if [ "$mode" = --tsan ]; then
+  stage "ThreadSanitizer build (g++), unit and integration tests"
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNBMS_WERROR=ON -DNBMS_TSAN=ON >/dev/null
+  cmake --build build-tsan -j "$(nproc)"
+  TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}" \
+    ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" --timeout 600
+fi
+
+stage "passed in $(( ($(date +%s) - started) / 60 )) min"

@@ -187,7 +187,9 @@ namespace {
 
 // The alarm as the update leaves it.
 Alarm after(const AlarmUpdate& u, Alarm fallback) {
-  return u.put.empty() ? std::move(fallback) : u.put.back();
+  // Not `?:`: with a const lvalue on the other side, std::move(fallback) was copied.
+  if (u.put.empty()) return fallback;
+  return u.put.back();
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ constexpr Range kThingBacklogBytes{0, std::int64_t{1} << 40};
 constexpr Range kDeadLetterLimit{0, 10'000'000};
 constexpr Range kBlockCacheMb{0, 65536};
 constexpr Range kPbkdf2Iterations{1'000, 10'000'000};
-constexpr Range kSessionTtlS{60, 30 * 24 * 3600};
+constexpr Range kSessionTtlS{60, 30LL * 24 * 3600};
 constexpr Range kMaxFailedLogins{1, 1000};
 constexpr Range kControlTimeoutS{1, 300};
 constexpr Range kCaValidityDays{1, 36500};

@@ -86,7 +86,7 @@ Result<LocalMinute> LocalMinute::parse(std::string_view text) {
 LocalMinute LocalMinute::from_civil(int year, int month, int day, int hour, int minute) {
   const auto days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) - kEpochDays;
-  return LocalMinute(static_cast<std::uint32_t>(days * 1440 + hour * 60 + minute));
+  return LocalMinute(static_cast<std::uint32_t>(days * 1440 + std::int64_t{hour} * 60 + minute));
 }
 
 int LocalMinute::year() const {

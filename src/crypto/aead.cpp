@@ -38,7 +38,7 @@ std::string hkdf_extract(std::string_view salt, std::string_view ikm) {
 }
 
 Result<std::string> hkdf_expand(std::string_view prk, std::string_view info, std::size_t length) {
-  if (length == 0 || length > 255 * 32) {
+  if (length == 0 || length > std::size_t{255} * 32) {
     return fail(Errc::invalid_argument, "HKDF: length must be 1..8160 bytes");
   }
   // T(i) = HMAC(PRK, T(i-1) || info || i), output = T(1) || T(2) || ... (RFC 5869 2.3).

@@ -15,7 +15,7 @@ namespace nbms::http {
 namespace {
 
 // A PEM CSR of an RSA-4096 key is about 1.7 KiB; anything near this is not one.
-constexpr std::size_t kMaxCsrBytes = 16 * 1024;
+constexpr std::size_t kMaxCsrBytes = std::size_t{16} * 1024;
 constexpr std::string_view kPemType = "application/x-pem-file";
 
 Response not_configured() {

@@ -56,7 +56,7 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // WebSocket: largest client message, idle time before a ping goes unanswered,
 // and answers/results/errors queued for a client before it counts as too slow.
-constexpr std::size_t kWsMaxMessageBytes = 64 * 1024;
+constexpr std::size_t kWsMaxMessageBytes = std::size_t{64} * 1024;
 constexpr auto kWsIdleTimeout = 60s;
 constexpr std::size_t kWsMaxQueuedMessages = 256;
 
@@ -254,7 +254,7 @@ net::awaitable<void> Server::Impl::write_and_linger(Stream& stream, Response out
   tcp_layer.socket().shutdown(tcp::socket::shutdown_send, ec);
   tcp_layer.expires_after(kLingerTime);
   std::size_t drained_bytes = 0;
-  std::vector<char> scratch(16 * 1024);
+  std::vector<char> scratch(std::size_t{16} * 1024);
   while (!ec && drained_bytes < kLingerBytes) {
     drained_bytes += co_await tcp_layer.async_read_some(net::buffer(scratch), use_awaitable_ec(ec));
   }

@@ -299,7 +299,7 @@ Result<Outcome> Router::reject(std::string_view topic, std::string_view payload,
                                std::string detail) {
   DeadLetter letter{ports_.clock.now_ms(), std::string(topic.substr(0, 512)),
                     std::string(to_string(why)) + ": " + detail,
-                    std::string(payload.substr(0, 64 * 1024))};
+                    std::string(payload.substr(0, std::size_t{64} * 1024))};
   if (auto stored = ports_.dead_letters.put_dead_letter(letter); !stored) {
     return std::unexpected(stored.error());
   }

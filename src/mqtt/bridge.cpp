@@ -56,7 +56,7 @@ struct Bridge::Impl {
     // we have not received, and nbmsd's own store is the durable side.
     client =
         std::make_unique<::mqtt::async_client>(options.uri, options.client_id, create, nullptr);
-    client->set_message_callback([this](::mqtt::const_message_ptr msg) {
+    client->set_message_callback([this](const ::mqtt::const_message_ptr& msg) {
       ++received;
       // Runs on Paho's thread; the handler blocks until the message is durable.
       handler(msg->get_topic(), msg->get_payload_str());
@@ -164,7 +164,8 @@ struct Bridge::Impl {
           }
           try {
             if (client->is_connected()) client->disconnect()->wait_for(std::chrono::seconds(1));
-          } catch (const std::exception&) {
+          } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): best effort before the
+                                             // retry, whose failure is logged above
           }
           std::unique_lock lock(mu);
           cv.wait_for(lock, delay, [&] { return stopping; });

@@ -21,7 +21,7 @@ namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr std::size_t kMaxReplyBytes = 64 * 1024;
+constexpr std::size_t kMaxReplyBytes = std::size_t{64} * 1024;
 
 struct Reply {
   int code = 0;
@@ -193,7 +193,7 @@ std::string encode_header_text(std::string_view utf8) {
 }
 
 std::string mail_date(std::int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  const auto t = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
   char buf[64];

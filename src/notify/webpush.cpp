@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 
 #include "nbms/crypto/aead.hpp"
 #include "nbms/crypto/crypto.hpp"
@@ -153,13 +154,15 @@ Result<Vapid> Vapid::load_or_create(const std::string& path, std::string subject
     return Vapid(std::move(*key), std::move(subject));
   }
   if (errno != ENOENT) {
-    return fail(Errc::io, "cannot stat '" + path + "': " + std::strerror(errno));
+    return fail(Errc::io, "cannot stat '" + path + "': " + std::generic_category().message(errno));
   }
   auto key = crypto::P256Key::generate();
   if (!key) return std::unexpected(key.error());
   // O_EXCL: two processes starting at once never overwrite each other's key.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return fail(Errc::io, "cannot create '" + path + "': " + std::strerror(errno));
+  if (fd < 0)
+    return fail(Errc::io,
+                "cannot create '" + path + "': " + std::generic_category().message(errno));
   const std::string text = crypto::base64url_encode(key->private_scalar()) + "\n";
   const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                   ::fsync(fd) == 0;
@@ -177,7 +180,7 @@ std::string Vapid::public_key() const {
 
 Result<std::string> Vapid::authorization(std::string_view endpoint, std::int64_t now_s,
                                          std::int64_t lifetime_s) const {
-  if (lifetime_s <= 0 || lifetime_s > 24 * 3600) {
+  if (lifetime_s <= 0 || lifetime_s > 24LL * 3600) {
     return fail(Errc::invalid_argument, "VAPID token lifetime must be 1 s..24 h");
   }
   auto url = parse_url(endpoint);

@@ -200,8 +200,8 @@ Result<ossl::X509Ptr> build(const X509_NAME* subject, EVP_PKEY* subject_key, X50
   if (!cert) return ossl::fail_ssl(Errc::internal, "cannot allocate a certificate");
   auto serial = random_serial();
   if (!serial) return std::unexpected(serial.error());
-  const std::time_t not_before = static_cast<std::time_t>(now_s - kBackdateSeconds);
-  const std::time_t not_after = static_cast<std::time_t>(now_s + days * kSecondsPerDay);
+  const auto not_before = static_cast<std::time_t>(now_s - kBackdateSeconds);
+  const auto not_after = static_cast<std::time_t>(now_s + days * kSecondsPerDay);
   if (X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       X509_set_serialNumber(cert.get(), serial->get()) != 1 ||
       X509_set_subject_name(cert.get(), subject) != 1 ||

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "nbms/pki/pki.hpp"
 
@@ -18,7 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 
 Error io_error(const fs::path& path, std::string_view what, int err) {
-  return Error{Errc::io, std::string(what) + " '" + path.string() + "': " + std::strerror(err)};
+  return Error{Errc::io, std::string(what) + " '" + path.string() +
+                             "': " + std::generic_category().message(err)};
 }
 
 Result<void> fsync_dir(const fs::path& dir) {

@@ -252,7 +252,7 @@ Result<std::size_t> RocksStore::purge_expired_sessions(std::int64_t now_ms) {
                        });
   if (!r) return std::unexpected(r.error());
   if (!inner) return std::unexpected(inner.error());
-  const std::size_t purged = static_cast<std::size_t>(batch.Count());
+  const auto purged = static_cast<std::size_t>(batch.Count());
   if (purged == 0) return 0;
   if (auto w = impl_->write(batch); !w) return std::unexpected(w.error());
   return purged;
@@ -362,6 +362,7 @@ Result<std::vector<AuditEntry>> RocksStore::audit(const AuditQuery& query) {
   // Merge the customers' newest-first streams (one stream for one customer).
   // The iterators are released before this returns, as RocksDB requires.
   std::vector<std::unique_ptr<AuditCursor>> cursors;
+  cursors.reserve(customers.size());
   for (const auto& c : customers) {
     cursors.push_back(std::make_unique<AuditCursor>(*impl_->db, impl_->cf(kAudit), c, from, to));
   }

@@ -124,9 +124,9 @@ bool Reader::bytes(std::size_t n, std::string_view& v) {
   return true;
 }
 
-std::uint32_t read_u32be(std::string_view b) {
+std::uint32_t read_u32be(std::string_view four_bytes) {
   std::uint32_t v = 0;
-  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(b[i]);
+  for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(four_bytes[i]);
   return v;
 }
 

@@ -30,7 +30,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     if (i == kPeriodic) {
       // Sealed history: written once, read by range; compress hard.
-      table.block_size = 32 * 1024;
+      table.block_size = std::size_t{32} * 1024;
       cf_options.compression = rocksdb::kLZ4Compression;
       cf_options.bottommost_compression = rocksdb::kZSTD;
     } else {

@@ -162,8 +162,11 @@ struct RunResult {
 // One keep-alive connection that sends GETs and reads the whole response.
 class Conn {
  public:
-  Conn(const tcp::endpoint& endpoint, std::string host, std::string token)
-      : socket_(ioc_), endpoint_(endpoint), host_(std::move(host)), token_(std::move(token)) {}
+  Conn(tcp::endpoint endpoint, std::string host, std::string token)
+      : socket_(ioc_),
+        endpoint_(std::move(endpoint)),
+        host_(std::move(host)),
+        token_(std::move(token)) {}
 
   // The response's status and body size, or the error text.
   std::optional<std::string> get(const std::string& target, int& status, std::size_t& bytes) {
@@ -220,6 +223,7 @@ RunResult run(const Options& o, const std::string& what, int clients,
   std::barrier ready(clients + 1);
   std::barrier done(clients + 1);
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(clients));
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       const auto ci = static_cast<std::size_t>(c);
@@ -305,7 +309,12 @@ int api_bench(int argc, char** argv) {
     history_targets.push_back(base + "/points/" + encode_segment(o.point) + "/history" + range);
   } else {
     for (const auto& id : ids) {
-      history_targets.push_back(base + "/points/" + encode_segment(id) + "/history" + range);
+      std::string target = base;
+      target += "/points/";
+      target += encode_segment(id);
+      target += "/history";
+      target += range;
+      history_targets.push_back(std::move(target));
     }
   }
   auto hist = http.request("GET", history_targets.front(), {}, std::chrono::seconds(30));

@@ -36,9 +36,9 @@ ProcStats proc_stats(int pid) {
   s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   std::ifstream status(dir + "/status");
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) {
+    if (line.starts_with("VmHWM:")) {
       s.peak_rss_mb = std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
-    } else if (line.rfind("VmRSS:", 0) == 0) {
+    } else if (line.starts_with("VmRSS:")) {
       s.rss_mb = std::strtod(line.c_str() + 6, nullptr) / 1024.0;
     }
   }

@@ -9,7 +9,7 @@ namespace nbms::bench {
 
 Flood::Flood(const std::string& uri, const std::string& client_id, int max_inflight) {
   constexpr std::string_view kScheme = "tcp://";
-  if (uri.rfind(kScheme, 0) != 0 || uri.find(':', kScheme.size()) == std::string::npos) {
+  if (!uri.starts_with(kScheme) || uri.find(':', kScheme.size()) == std::string::npos) {
     throw std::invalid_argument("broker must be tcp://HOST:PORT, got " + uri);
   }
   const auto colon = uri.rfind(':');

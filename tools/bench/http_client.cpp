@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -75,7 +76,7 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // also bounds connect()
     if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-    last_error = std::strerror(errno);
+    last_error = std::generic_category().message(errno);
     ::close(fd);
     fd = -1;
   }
@@ -100,7 +101,8 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
   for (std::size_t sent = 0; sent < req.size();) {
     const auto n = ::send(sock.fd(), req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) {
-      return fail(Errc::unavailable, std::string("send failed: ") + std::strerror(errno));
+      return fail(Errc::unavailable,
+                  std::string("send failed: ") + std::generic_category().message(errno));
     }
     sent += static_cast<std::size_t>(n);
   }
@@ -112,14 +114,15 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
     if (n == 0) break;
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail(Errc::unavailable, std::string("no complete answer: ") + std::strerror(errno));
+      return fail(Errc::unavailable,
+                  std::string("no complete answer: ") + std::generic_category().message(errno));
     }
     raw.append(buf, static_cast<std::size_t>(n));
     if (raw.size() > (64u << 20)) return fail(Errc::too_large, "answer over 64 MiB");
   }
 
   const auto header_end = raw.find("\r\n\r\n");
-  if (raw.compare(0, 5, "HTTP/") != 0 || header_end == std::string::npos) {
+  if (!raw.starts_with("HTTP/") || header_end == std::string::npos) {
     return fail(Errc::malformed, "not an HTTP answer");
   }
   HttpResponse resp;

@@ -479,6 +479,7 @@ int realtime_bench(int argc, char** argv) {
                   net::detached);
   }
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(o.threads));
   for (int i = 0; i < o.threads; ++i) pool.emplace_back([&ioc] { ioc->run(); });
   auto stop_clients = [&] {
     sh.stopping = true;

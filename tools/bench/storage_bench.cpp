@@ -103,7 +103,7 @@ int storage_bench(int argc, char** argv) {
   std::uint64_t samples = 0;
   const auto t0 = Clock::now();
   for (int l = 0; l < logs; ++l) {
-    const auto time = start.plus_minutes(15 * l);
+    const auto time = start.plus_minutes(15LL * l);
     PeriodicLog log{name, time, 15, {}, 0};
     const auto values = thing.values(time);
     for (std::size_t p = 0; p < values.size(); ++p) {
@@ -117,7 +117,7 @@ int storage_bench(int argc, char** argv) {
   const auto bytes = store->live_bytes();
 
   // Reads: one point over the whole period; latest of every point.
-  const auto end = start.plus_minutes(15 * (logs - 1));
+  const auto end = start.plus_minutes(15LL * (logs - 1));
   const auto& ids = thing.points();
   std::vector<double> history_ms, latest_ms;
   std::size_t history_samples = 0;

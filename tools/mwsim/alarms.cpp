@@ -70,6 +70,7 @@ std::vector<std::string> AlarmSim::period(LocalMinute time) {
   if (points.empty()) return out;
   // Clear the burst and about half of the others.
   std::vector<std::string> ids;
+  ids.reserve(active_.size());
   for (const auto& [id, a] : active_) ids.push_back(id);
   for (const auto& id : ids) {
     if (id.starts_with("BURST-") || std::bernoulli_distribution(0.5)(rng_)) {

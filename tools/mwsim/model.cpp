@@ -383,8 +383,15 @@ struct Generator {
       const int instance = 100 + (meter ? ++meter_instances[ti] : ++local_instances[ti]);
       PointDef p;
       p.name = meter ? code + "_" + t.suffix : code + "_" + tag + t.suffix;
-      p.point_id = thing_prefix + "." + std::to_string(meter ? 0 : device) + "." + t.object_type +
-                   "-" + std::to_string(instance) + ":" + p.name;
+      p.point_id = thing_prefix;
+      p.point_id += '.';
+      p.point_id += std::to_string(meter ? 0 : device);
+      p.point_id += '.';
+      p.point_id += t.object_type;
+      p.point_id += '-';
+      p.point_id += std::to_string(instance);
+      p.point_id += ':';
+      p.point_id += p.name;
       p.object_type = t.object_type;
       p.equipment = info;
       p.location = loc;
@@ -724,7 +731,7 @@ std::optional<std::size_t> SimThing::find(std::string_view point_id) const {
 }
 
 Value SimThing::live_value(std::size_t i, double minutes) const {
-  if (written_.at(i)) return *written_[i];
+  if (written_.at(i)) return written_[i];
   const PointDef& p = points_[i];
   const double floor_m = std::clamp(std::floor(minutes), 0.0, 4294967294.0);
   const auto t0 = LocalMinute::from_minutes(static_cast<std::uint32_t>(floor_m));
@@ -764,7 +771,7 @@ double SimThing::meter_reading(std::size_t point, LocalMinute time) const {
 
 Value SimThing::value(std::size_t i, LocalMinute t) const {
   const PointDef& p = points_.at(i);
-  if (written_[i]) return *written_[i];
+  if (written_[i]) return written_[i];
   const double m = t.minutes();
   const std::uint64_t building_key = hash(seed_, 0x0b1d);
   double v = 0;
@@ -936,10 +943,8 @@ std::optional<std::string> LiveSession::due(std::int64_t now_ms, double sim_minu
   // apart (a new subscriber, a write) fall back into one message per interval.
   const std::int64_t horizon = now_ms + interval_ms_ / 2;
   std::vector<std::pair<std::size_t, Value>> out;
-  for (auto it = streams_.begin(); it != streams_.end(); ++it) {
-    Stream& s = it->second;
+  for (auto& [i, s] : streams_) {
     if (s.next_ms <= horizon) {
-      const std::size_t i = it->first;
       const PointDef& p = thing_.points()[i];
       Value v = thing_.live_value(i, sim_minutes);
       if (v && s.last && *v == *s.last && !thing_.written(i) && !is_discrete(p.behavior) &&

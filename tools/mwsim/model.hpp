@@ -152,11 +152,11 @@ class SimThing {
 
   // The value of every point at `time`, in point order.
   std::vector<Value> values(LocalMinute time) const;
-  Value value(std::size_t point, LocalMinute time) const;
+  Value value(std::size_t i, LocalMinute t) const;
   // The value streamed live at `minutes` (simulated minutes since 2000-01-01,
   // with a fraction): analog values move between the minute values instead of
   // jumping once a minute; binary and multi-state values are the minute's.
-  Value live_value(std::size_t point, double minutes) const;
+  Value live_value(std::size_t i, double minutes) const;
 
   // A Control: from now on the point holds `v` (at every time, live and periodic),
   // as a device holds a commanded value until it is relinquished.

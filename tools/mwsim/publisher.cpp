@@ -76,7 +76,7 @@ Publisher::Publisher(PublisherOptions options, EventQueue& events)
   client_->set_connection_lost_handler([this](const std::string& cause) {
     events_.push({Event::Kind::connection_lost, {}, cause});
   });
-  client_->set_message_callback([this](mqtt::const_message_ptr m) {
+  client_->set_message_callback([this](const mqtt::const_message_ptr& m) {
     events_.push({Event::Kind::message, m->get_topic(), m->to_string()});
   });
 }
@@ -84,7 +84,8 @@ Publisher::Publisher(PublisherOptions options, EventQueue& events)
 Publisher::~Publisher() {
   try {
     if (!disconnected_ && client_->is_connected()) disconnect(std::chrono::seconds(1));
-  } catch (...) {
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; disconnecting is
+                   // best effort
   }
 }
 

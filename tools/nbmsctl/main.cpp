@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <variant>
 #include <vector>
 
@@ -431,7 +432,7 @@ void expect_args(const std::vector<std::string>& args, std::size_t n, std::strin
 }
 
 std::string errno_text() {
-  return std::strerror(errno);
+  return std::generic_category().message(errno);
 }
 
 // A file only its owner may read, written in full or not at all: created new
@@ -684,7 +685,7 @@ int run(const std::vector<std::string>& argv) {
     const auto target = certificate_path(
         args, "thing cert <customer> <building> <thing> [--csr FILE] [--out FILE]");
     json body = json::object();
-    if (csr_file) body["csr"] = read_small_file(*csr_file, 16 * 1024);
+    if (csr_file) body["csr"] = read_small_file(*csr_file, std::size_t{16} * 1024);
     const std::string out = out_file.value_or(args[4] + ".json");
     PrivateFile file(out);  // before asking: a bundle that cannot be saved is not issued
     const auto reply = cli.fetch(bhttp::verb::post, target, body.empty() ? "" : body.dump());

@@ -37,13 +37,13 @@ struct Principal {
 
 struct AuthOptions {
   std::uint32_t pbkdf2_iterations = 600'000;  // OWASP 2023 for PBKDF2-HMAC-SHA256
-  std::int64_t session_ttl_ms = 12 * 3600 * 1000;
+  std::int64_t session_ttl_ms = 12LL * 3600 * 1000;
   // Throttling of failed logins, per user name and per client address: after
   // `max_failures` consecutive failures, further attempts are refused for
   // `lockout_ms`, doubling with each further failure up to `max_lockout_ms`.
   std::uint32_t max_failures = 5;
   std::int64_t lockout_ms = 30'000;
-  std::int64_t max_lockout_ms = 15 * 60 * 1000;
+  std::int64_t max_lockout_ms = 15LL * 60 * 1000;
   std::size_t min_password_length = 10;
 };
 
@@ -74,7 +74,7 @@ class AuthService {
   // both); throttled (with the wait in the message) when locked out. Audited,
   // except attempts refused while locked out. Throttling state is in memory
   // and resets when the process restarts.
-  Result<LoginResult> login(std::string_view user, std::string_view password, const Origin& from);
+  Result<LoginResult> login(std::string_view name, std::string_view password, const Origin& from);
   // unauthenticated when the token is unknown, malformed or expired, or its user is gone.
   Result<Principal> authenticate(std::string_view token);
   Result<void> logout(std::string_view token, const Origin& from);

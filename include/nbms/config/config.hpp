@@ -71,7 +71,7 @@ struct StorageConfig {
 
 struct AuthConfig {
   std::uint32_t pbkdf2_iterations = 600'000;  // 1,000..10,000,000
-  std::int64_t session_ttl_s = 12 * 3600;     // 60..2,592,000 (30 days)
+  std::int64_t session_ttl_s = 12LL * 3600;   // 60..2,592,000 (30 days)
   std::uint32_t max_failed_logins = 5;        // 1..1000, then throttled
   // First start only: the initial password of user "admin" (NBMS_ADMIN_PASSWORD
   // in the environment wins; neither: a one-time password is logged).

@@ -275,12 +275,12 @@ AlarmUpdate apply_staleness(const ThingName& thing, bool stale, const std::optio
 // ---- alarm health (ISA-18.2 / EEMUA 191 figures) ----
 
 struct HealthOptions {
-  std::int64_t bucket_ms = 10 * 60 * 1000;
-  std::size_t flood_start = 11;                // a bucket with more than 10 raises starts a flood
-  std::size_t flood_end = 5;                   // the first bucket with fewer than 5 ends it
-  std::size_t chatter_count = 3;               // >= 3 raises of one alarm ...
-  std::int64_t chatter_window_ms = 60 * 1000;  // ... within any 60 s
-  std::int64_t stale_ms = 24LL * 3600 * 1000;  // active for more than 24 h
+  std::int64_t bucket_ms = 10LL * 60 * 1000;
+  std::size_t flood_start = 11;                  // a bucket with more than 10 raises starts a flood
+  std::size_t flood_end = 5;                     // the first bucket with fewer than 5 ends it
+  std::size_t chatter_count = 3;                 // >= 3 raises of one alarm ...
+  std::int64_t chatter_window_ms = 60LL * 1000;  // ... within any 60 s
+  std::int64_t stale_ms = 24LL * 3600 * 1000;    // active for more than 24 h
   std::size_t top = 10;
 };
 

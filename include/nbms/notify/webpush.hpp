@@ -49,7 +49,7 @@ class Vapid {
   // `vapid t=<JWT>, k=<public key>` for a request to `endpoint`: aud is the
   // endpoint's origin, exp now + `lifetime_s` (at most 24 h), sub the subject.
   Result<std::string> authorization(std::string_view endpoint, std::int64_t now_s,
-                                    std::int64_t lifetime_s = 12 * 3600) const;
+                                    std::int64_t lifetime_s = 12LL * 3600) const;
   const crypto::P256Key& key() const { return key_; }
 
  private:

@@ -23,7 +23,7 @@ std::string push_topic(std::string_view delivery_id);
 class WebPushSender final : public ChannelSender {
  public:
   WebPushSender(const Vapid& vapid, const HttpClient& http, const Clock& clock,
-                std::chrono::milliseconds timeout, std::int64_t ttl_s = 24 * 3600);
+                std::chrono::milliseconds timeout, std::int64_t ttl_s = 24LL * 3600);
   SendResult send(const Notification& n, const Delivery& d, const Endpoint& e) override;
 
  private:
