@@ -5,19 +5,12 @@
 #include <string>
 
 #include "nbms/config/config.hpp"
+#include "unit/config/parse_error.hpp"
 
 namespace nbms::config {
 namespace {
 
-std::string parse_error(const std::string& json) {
-  auto r = parse(json);
-  if (r) {
-    ADD_FAILURE() << "parsed without error: " << json;
-    return {};
-  }
-  EXPECT_EQ(r.error().code, Errc::invalid_argument) << json;
-  return r.error().message;
-}
+using testing::parse_error;
 
 std::string notify_error(const std::string& members) {
   return parse_error(R"({"notify": {)" + members + "}}");

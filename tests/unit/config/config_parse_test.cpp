@@ -5,20 +5,12 @@
 #include <vector>
 
 #include "nbms/config/config.hpp"
+#include "unit/config/parse_error.hpp"
 
 namespace nbms::config {
 namespace {
 
-// The error message parse() gives for `json`; fails the test if it parses.
-std::string parse_error(const std::string& json) {
-  auto r = parse(json);
-  if (r) {
-    ADD_FAILURE() << "parsed without error: " << json;
-    return {};
-  }
-  EXPECT_EQ(r.error().code, Errc::invalid_argument) << json;
-  return r.error().message;
-}
+using testing::parse_error;
 
 TEST(ConfigParse, EmptyObjectGivesDefaults) {
   auto c = parse("{}");
