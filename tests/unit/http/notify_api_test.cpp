@@ -124,7 +124,8 @@ TEST_F(NotifyApi, EndpointsSecretShownOnceKeysNeverListed) {
   const auto hook = body_of(r);
   ASSERT_TRUE(hook["secret"].is_string());
   EXPECT_EQ(hook["secret"].get<std::string>().size(), 64u);
-  EXPECT_EQ(store.endpoint("ann", hook["id"].get<std::string>())->secret, hook["secret"]);
+  EXPECT_EQ(store.endpoint("ann", hook["id"].get<std::string>())->secret,
+            hook["secret"].get<std::string>());
   r = call(
       viewer, "POST", "notify/endpoints",
       R"({"kind":"web_push","address":"https://push.example.net/send/abc","p256dh":"BKey","auth":"AuthSecret"})");
