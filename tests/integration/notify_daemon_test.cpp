@@ -200,7 +200,7 @@ TEST_F(NotifyDaemonTest, AlarmAndNoticeReachWebhookWebPushAndEmail) {
   EXPECT_EQ(hook_json["title"], "Supply air temperature high");
   EXPECT_EQ(hook_json["customer"], kCustomer);
   EXPECT_EQ(hook_json["building"], kBuilding);
-  EXPECT_EQ(hooks[0].headers.at("x-nbms-delivery"), hook_json["delivery"]);
+  EXPECT_EQ(hooks[0].headers.at("x-nbms-delivery"), hook_json["delivery"].get<std::string>());
 
   auto plain = notify::decrypt_push(pushes[0].body, browser_.key, browser_.auth);
   ASSERT_TRUE(plain) << plain.error().message;
