@@ -168,7 +168,9 @@ describe('alarm console', () => {
 
   trackTest('select all and acknowledge: one request acknowledges the rest, and the viewer sees it live', async () => {
     await manager.getByTestId('alarm-select-all').check();
-    assert.equal(await manager.locator('input[data-testid="alarm-select"]:checked').count(), BURST - 1);
+    // The page redraws on the next animation frame: wait for the boxes, do not race them.
+    await waitFor('every row selected', async () =>
+      (await manager.locator('input[data-testid="alarm-select"]:checked').count()) === BURST - 1);
     await manager.getByTestId('alarm-ack-selected').click();
     await waitFor('all returned to normal', async () => (await rows(manager).count()) === 0);
     await waitFor('viewer updated live', async () => (await rows(viewerPage).count()) === 0);
