@@ -18,6 +18,7 @@
 
 #include "api_common.hpp"
 #include "log.hpp"
+#include "nbms/notify/notification_json.hpp"
 #include "url.hpp"
 
 namespace nbms::http {
@@ -80,17 +81,8 @@ json endpoint_json(const Endpoint& e) {
           {"expired_ms", e.expired_ms == 0 ? json(nullptr) : json(e.expired_ms)}};
 }
 
-json notification_json(const Notification& n) {
-  return {{"id", n.id},
-          {"customer", n.customer},
-          {"building", n.building},
-          {"kind", std::string(to_string(n.kind))},
-          {"priority", std::string(to_string(n.priority))},
-          {"title", n.title},
-          {"body", n.body},
-          {"link", n.link},
-          {"created_ms", n.created_ms}};
-}
+// The shape webhooks and push messages carry too (minus the delivery id).
+using notify::notification_json;
 
 json delivery_json(const Delivery& d, const Notification* n) {
   json j{{"id", d.id},

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "nbms/core/notification.hpp"
+#include "nbms/notify/notification_json.hpp"  // what every sender sends
 
 namespace nbms::notify {
 
@@ -27,11 +28,6 @@ class ChannelSender {
   virtual ~ChannelSender() = default;
   virtual SendResult send(const Notification& n, const Delivery& d, const Endpoint& e) = 0;
 };
-
-// The JSON that webhooks receive and that push messages carry (see
-// docs/notifications.md): {delivery, id, customer, building, kind, priority,
-// title, body, link, created_ms}. Invalid UTF-8 is replaced, never refused.
-std::string notification_json(const Notification& n, const std::string& delivery_id);
 
 // How an HTTP status of a webhook or push service maps to an outcome: 2xx
 // delivered; 408, 425, 429 and 5xx retry; for push (`push` = true) 404 and
