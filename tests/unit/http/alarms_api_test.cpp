@@ -6,11 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
-#include "http/api.hpp"
-#include "nbms/alarms/service.hpp"
-#include "unit/alarms/fake_alarm_store.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
@@ -21,7 +17,7 @@ constexpr std::string_view kPassword = "alarm-password-1";
 constexpr std::string_view kBase = "/api/v1/customers/C000003/buildings/B001/";
 const ThingName kThing{"C000003", "B001", "01"};
 
-class AlarmsApi : public ::testing::Test {
+class AlarmsApi : public ::testing::Test, protected testing::AlarmWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth.bootstrap_admin(std::string(kPassword)));
@@ -39,16 +35,7 @@ class AlarmsApi : public ::testing::Test {
 
   void raise(std::string id, int priority, std::string point = "p-ahu", std::string text = "",
              unsigned second = 0, AlarmStatus status = AlarmStatus::raise) {
-    AlarmEvent e;
-    e.thing = kThing;
-    e.alarm_id = std::move(id);
-    e.status = status;
-    e.stamp = EventStamp::parse("20231114220000").value();
-    e.stamp.seconds += second;
-    if (status != AlarmStatus::clear) {
-      e.name = "Alarm";
-      e.priority = priority;
-    }
+    auto e = alarm_event(kThing, std::move(id), status, priority, second);
     e.point_id = std::move(point);
     e.text = std::move(text);
     ASSERT_TRUE(alarms.on_alarm(e).has_value());
@@ -56,14 +43,8 @@ class AlarmsApi : public ::testing::Test {
 
   Response call(std::string method, std::string path, std::string body = "",
                 std::string content_type = "application/json") {
-    Services services{registry, points, series, dead,    clock,  auth,
-                      nullptr,  {},     {},     nullptr, &alarms};
-    const Api api(services, ApiOptions{});
-    Request req{std::move(method), std::string(kBase) + path, std::move(content_type),
-                std::move(body)};
-    req.authorization = "Bearer " + token;
-    req.remote = "127.0.0.1";
-    return api.handle(req);
+    return request(make_services(&alarms), token, std::move(method), std::string(kBase) + path,
+                   std::move(body), std::move(content_type));
   }
   Response get(std::string path) { return call("GET", std::move(path)); }
   Response post(std::string path, std::string body = "") {
@@ -84,16 +65,6 @@ class AlarmsApi : public ::testing::Test {
     return out;
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
-  nbms::testing::FakeAlarmStore store;
-  alarms::Service alarms{store, clock, &points};
   std::string token;
 };
 
@@ -284,8 +255,7 @@ TEST_F(AlarmsApi, UnknownAlarmsAndBuildingsAre404) {
   error(post("alarms/C000003_B001_01/NOPE/comments", R"({"text":"x"})"), 404);
   const auto r = call("GET", "alarms");
   EXPECT_EQ(r.status, 200);
-  Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}, nullptr, &alarms};
-  const Api api(services, ApiOptions{});
+  const Api api(make_services(&alarms), ApiOptions{});
   Request req{"GET", "/api/v1/customers/C000003/buildings/B009/alarms", "", ""};
   req.authorization = "Bearer " + token;
   EXPECT_EQ(api.handle(req).status, 404);
@@ -334,8 +304,7 @@ TEST_F(AlarmsApi, HealthAndLinks) {
 }
 
 TEST_F(AlarmsApi, WithoutTheAlarmServiceTheRoutesAnswer503) {
-  Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}};
-  const Api api(services, ApiOptions{});
+  const Api api(make_services(), ApiOptions{});
   Request req{"GET", std::string(kBase) + "alarms", "", ""};
   req.authorization = "Bearer " + token;
   EXPECT_EQ(api.handle(req).status, 503);

@@ -6,18 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
 
 using nlohmann::json;
-using testing::FakeClock;
-using testing::FakeDeadLetterStore;
-using testing::FakePointStore;
-using testing::FakeRegistry;
-using testing::FakeSeriesStore;
 
 LocalMinute at(std::string_view text) {
   return LocalMinute::parse(text).value();
@@ -25,7 +19,7 @@ LocalMinute at(std::string_view text) {
 
 constexpr std::string_view kAdminPassword = "admin-password-1";
 
-class HttpApi : public ::testing::Test {
+class HttpApi : public ::testing::Test, protected testing::ApiWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth.bootstrap_admin(std::string(kAdminPassword)));
@@ -77,14 +71,6 @@ class HttpApi : public ::testing::Test {
     ASSERT_TRUE(registry.create_thing({ThingName::parse("C000003_B001_01").value(), 3}));
   }
 
-  FakeRegistry registry;
-  FakePointStore points;
-  FakeSeriesStore series;
-  FakeDeadLetterStore dead;
-  FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   std::string token;  // sent as the bearer token when not empty
   std::function<json()> health = [] { return json{{"status", "ok"}, {"mqtt", "connected"}}; };
   ApiOptions options;

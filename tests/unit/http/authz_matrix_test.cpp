@@ -34,7 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_notify.hpp"
-#include "fakes.hpp"
+#include "fixture.hpp"
 #include "http/alarm_json.hpp"
 #include "http/api.hpp"
 #include "http/api_common.hpp"
@@ -43,8 +43,6 @@
 #include "nbms/alarms/service.hpp"
 #include "nbms/protocol/codec.hpp"
 #include "nbms/realtime/hub.hpp"
-#include "unit/alarms/fake_alarm_store.hpp"
-#include "unit/auth/fakes.hpp"
 #include "unit/provisioning/fake_certificate_store.hpp"
 
 namespace nbms::http {
@@ -124,7 +122,7 @@ void require(bool ok, std::string_view what) {
   if (!ok) throw std::runtime_error("seeding the matrix world failed: " + std::string(what));
 }
 
-struct World {
+struct World : testing::AlarmWorld {
   World() {
     require(auth.bootstrap_admin(std::string(kPassword)).has_value(), "admin");
     const auth::Principal root{"admin", "", Role::admin};
@@ -299,14 +297,6 @@ struct World {
     return s;
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   RecordingCommands commands;
   realtime::Hub hub{commands, clock};
   nbms::testing::FakeCertificateStore certificates;
@@ -316,8 +306,6 @@ struct World {
     return kCa;
   }
   provisioning::Service provisioner{registry, certificates, clock, ca(), {}};
-  nbms::testing::FakeAlarmStore alarm_store;
-  alarms::Service alarms{alarm_store, clock, &points};
   Services services{registry, points,       series, dead,
                     clock,    auth,         &hub,   [] { return json{{"status", "ok"}}; },
                     {},       &provisioner, &alarms};

@@ -7,9 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_notify.hpp"
-#include "fakes.hpp"
-#include "http/api.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
@@ -19,7 +17,7 @@ using nlohmann::json;
 constexpr std::string_view kPassword = "notify-password-1";
 constexpr const char* kC = "C000003";
 
-class NotifyApi : public ::testing::Test {
+class NotifyApi : public ::testing::Test, protected testing::ApiWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth.bootstrap_admin(std::string(kPassword)));
@@ -38,14 +36,8 @@ class NotifyApi : public ::testing::Test {
   }
   Response call(const std::string& token, std::string method, std::string target,
                 std::string body = "") {
-    Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}};
-    if (notify_on) services.notify = &notify;
-    const Api api(services, ApiOptions{});
-    Request req{std::move(method), "/api/v1/" + std::move(target),
-                body.empty() ? "" : "application/json", std::move(body)};
-    req.authorization = "Bearer " + token;
-    req.remote = "127.0.0.1";
-    return api.handle(req);
+    return request(make_services(nullptr, notify_on ? &notify : nullptr), token, std::move(method),
+                   "/api/v1/" + std::move(target), std::move(body));
   }
   static json body_of(const Response& r) { return json::parse(r.body); }
   static std::string message(const Response& r) {
@@ -53,18 +45,10 @@ class NotifyApi : public ::testing::Test {
   }
   std::vector<std::string> audited() {
     std::vector<std::string> out;
-    for (const auto& e : audit_store.entries()) out.push_back(e.action);
+    for (const auto& e : audit.entries()) out.push_back(e.action);
     return out;
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit_store;
-  auth::AuthService auth{users, audit_store, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   nbms::testing::FakeNotifyStore store;
   NotifyServices notify{store,
                         store,

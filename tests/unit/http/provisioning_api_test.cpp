@@ -5,9 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
+#include "fixture.hpp"
 #include "http/api.hpp"
-#include "unit/auth/fakes.hpp"
 #include "unit/provisioning/fake_certificate_store.hpp"
 
 namespace nbms::http {
@@ -21,7 +20,7 @@ constexpr const char* kCertPath =
     "/api/v1/customers/C000003/buildings/B001/things/"
     "C000003_B001_01/certificate";
 
-class ProvisioningApi : public ::testing::Test {
+class ProvisioningApi : public ::testing::Test, protected testing::ApiWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth.bootstrap_admin(std::string(kPassword)));
@@ -34,29 +33,17 @@ class ProvisioningApi : public ::testing::Test {
 
   Response call(std::string method, std::string target, std::string body = "",
                 std::string content_type = "application/json", bool with_service = true) {
-    Services services{registry, points,  series, dead, clock,
-                      auth,     nullptr, {},     {},   with_service ? &service : nullptr};
-    const Api api(services, ApiOptions{});
-    Request req{std::move(method), std::move(target), body.empty() ? "" : std::move(content_type),
-                std::move(body)};
-    req.authorization = "Bearer " + token;
-    req.remote = "127.0.0.1";
-    return api.handle(req);
+    auto services = make_services();
+    services.provisioning = with_service ? &service : nullptr;
+    return request(services, token, std::move(method), std::move(target), std::move(body),
+                   std::move(content_type));
   }
 
   static std::string error_message(const Response& r) {
     return json::parse(r.body)["error"]["message"].get<std::string>();
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
   nbms::testing::FakeCertificateStore certificates;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   pki::CertificateAuthority ca =
       pki::CertificateAuthority::create({.now_s = 1'690'000'000}).value();
   provisioning::Service service{

@@ -22,8 +22,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
@@ -83,7 +82,7 @@ class Client {
   beast::flat_buffer buffer_;
 };
 
-class HttpServerSocket : public ::testing::Test {
+class HttpServerSocket : public ::testing::Test, protected testing::ApiWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(auth.bootstrap_admin(std::string("admin-password-1")));
@@ -114,15 +113,6 @@ class HttpServerSocket : public ::testing::Test {
                                                       },
                                                       {}});
   }
-
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
 };
 
 TEST_F(HttpServerSocket, ServesHealthAndKeepsTheConnectionAlive) {

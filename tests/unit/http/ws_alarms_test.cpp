@@ -7,9 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
-#include "unit/alarms/fake_alarm_store.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
@@ -18,7 +16,7 @@ using nlohmann::json;
 
 const ThingName kThing{"C000003", "B001", "01"};
 
-class WsAlarms : public ::testing::Test {
+class WsAlarms : public ::testing::Test, protected testing::AlarmWorld {
  protected:
   void SetUp() override {
     ASSERT_TRUE(registry.create_customer({"C000003", "Acme", 1}));
@@ -28,23 +26,14 @@ class WsAlarms : public ::testing::Test {
 
   std::shared_ptr<AlarmWatch> watch(AlarmWatchLimits limits = {}) {
     return std::make_shared<AlarmWatch>(
-        feed, services, auth::Principal{"vic", "C000003", Role::viewer}, [this] { ++wakes; },
+        feed, watched, auth::Principal{"vic", "C000003", Role::viewer}, [this] { ++wakes; },
         limits);
   }
 
   void raise(const ThingName& thing, std::string id, unsigned second = 0,
              AlarmStatus status = AlarmStatus::raise) {
-    AlarmEvent e;
-    e.thing = thing;
-    e.alarm_id = std::move(id);
-    e.status = status;
-    e.stamp = EventStamp::parse("20231114220000").value();
-    e.stamp.seconds += second;
-    if (status != AlarmStatus::clear) {
-      e.name = "Alarm";
-      e.priority = 100;
-    }
-    ASSERT_TRUE(alarms.on_alarm(e).has_value());
+    ASSERT_TRUE(
+        alarms.on_alarm(alarm_event(thing, std::move(id), status, 100, second)).has_value());
   }
 
   static std::vector<json> drain(AlarmWatch& w) {
@@ -57,17 +46,7 @@ class WsAlarms : public ::testing::Test {
     return {{"type", type}, {"customer", "C000003"}, {"building", building}};
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
-  nbms::testing::FakeAlarmStore store;
-  alarms::Service alarms{store, clock, &points};
-  Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}, nullptr, &alarms};
+  Services watched = make_services(&alarms);  // outlives the watches, which keep a reference
   std::shared_ptr<AlarmFeed> feed = AlarmFeed::create(alarms, clock);
   int wakes = 0;
 };

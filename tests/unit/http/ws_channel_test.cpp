@@ -6,15 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fakes.hpp"
-#include "unit/auth/fakes.hpp"
+#include "fixture.hpp"
 
 namespace nbms::http {
 namespace {
 
 using nlohmann::json;
 
-class WsChannelQueue : public ::testing::Test {
+class WsChannelQueue : public ::testing::Test, protected testing::ApiWorld {
  protected:
   std::shared_ptr<WsChannel> make(WsLimits limits = {}) {
     auto c = std::make_shared<WsChannel>(
@@ -30,14 +29,6 @@ class WsChannelQueue : public ::testing::Test {
     return frame ? json::parse(*frame) : json();
   }
 
-  testing::FakeRegistry registry;
-  testing::FakePointStore points;
-  testing::FakeSeriesStore series;
-  testing::FakeDeadLetterStore dead;
-  testing::FakeClock clock;
-  nbms::testing::FakeUserStore users;
-  nbms::testing::FakeAuditStore audit;
-  auth::AuthService auth{users, audit, clock, auth::AuthOptions{.pbkdf2_iterations = 1000}};
   Services services{registry, points, series, dead, clock, auth, nullptr, {}, {}};
   int wakes = 0;
 };
