@@ -11,7 +11,10 @@
 // A delivery and its index entries always change in one WriteBatch under
 // notify_mu, so the due index never disagrees with the records for long: a
 // reader that still sees an index entry of a finished delivery skips it.
+#include <concepts>
+#include <optional>
 #include <set>
+#include <type_traits>
 
 #include "store_impl.hpp"
 
@@ -57,54 +60,78 @@ std::string endpoint_key(std::string_view user, std::string_view id) {
   return user_prefix(user).append(id);
 }
 
-std::string encode_notification(const Notification& n) {
-  return dump(json{{"id", n.id},
-                   {"customer", n.customer},
-                   {"building", n.building},
-                   {"kind", std::string(to_string(n.kind))},
-                   {"priority", std::string(to_string(n.priority))},
-                   {"title", n.title},
-                   {"body", n.body},
-                   {"created_ms", n.created_ms},
-                   {"link", n.link}});
+// The stored records: one list of fields per record, read by both encode and
+// decode so the two directions cannot drift apart. This is the storage format
+// of docs/storage.md, a versioned contract of its own: the outward JSON
+// (nbms::notify::notification_json, which storage must not depend on) may
+// gain fields without changing what is on disk, and the delivery's user and
+// the endpoint's secrets are stored but never shown. Field order is free
+// (json objects sort their keys).
+template <class N, class Field>
+requires std::same_as<std::remove_const_t<N>, Notification>
+void fields(N& n, Field&& f) {
+  f("id", n.id);
+  f("customer", n.customer);
+  f("building", n.building);
+  f("kind", n.kind);
+  f("priority", n.priority);
+  f("title", n.title);
+  f("body", n.body);
+  f("created_ms", n.created_ms);
+  f("link", n.link);
+}
+template <class D, class Field>
+requires std::same_as<std::remove_const_t<D>, Delivery>
+void fields(D& d, Field&& f) {
+  f("id", d.id);
+  f("notification", d.notification_id);
+  f("user", d.user);
+  f("endpoint", d.endpoint_id);
+  f("channel", d.channel);
+  f("state", d.state);
+  f("attempts", d.attempts);
+  f("created_ms", d.created_ms);
+  f("next_attempt_ms", d.next_attempt_ms);
+  f("updated_ms", d.updated_ms);
+  f("last_error", d.last_error);
+}
+template <class S, class Field>
+requires std::same_as<std::remove_const_t<S>, Subscription>
+void fields(S& s, Field&& f) {
+  f("user", s.user);
+  f("customer", s.customer);
+  f("building", s.building);
+  f("alarms", s.alarms);
+  f("notices", s.notices);
+  f("min_priority", s.min_priority);
+  f("channels", s.channels);
+}
+template <class E, class Field>
+requires std::same_as<std::remove_const_t<E>, Endpoint>
+void fields(E& e, Field&& f) {
+  f("user", e.user);
+  f("id", e.id);
+  f("kind", e.kind);
+  f("address", e.address);
+  f("p256dh", e.p256dh);
+  f("auth", e.auth);
+  f("secret", e.secret);
+  f("created_ms", e.created_ms);
+  f("expired_ms", e.expired_ms);
 }
 
-std::string encode_delivery(const Delivery& d) {
-  return dump(json{{"id", d.id},
-                   {"notification", d.notification_id},
-                   {"user", d.user},
-                   {"endpoint", d.endpoint_id},
-                   {"channel", std::string(to_string(d.channel))},
-                   {"state", std::string(to_string(d.state))},
-                   {"attempts", d.attempts},
-                   {"created_ms", d.created_ms},
-                   {"next_attempt_ms", d.next_attempt_ms},
-                   {"updated_ms", d.updated_ms},
-                   {"last_error", d.last_error}});
-}
-
-std::string encode_subscription(const Subscription& s) {
-  json channels = json::array();
-  for (auto c : s.channels) channels.push_back(std::string(to_string(c)));
-  return dump(json{{"user", s.user},
-                   {"customer", s.customer},
-                   {"building", s.building},
-                   {"alarms", s.alarms},
-                   {"notices", s.notices},
-                   {"min_priority", std::string(to_string(s.min_priority))},
-                   {"channels", channels}});
-}
-
-std::string encode_endpoint(const Endpoint& e) {
-  return dump(json{{"user", e.user},
-                   {"id", e.id},
-                   {"kind", std::string(to_string(e.kind))},
-                   {"address", e.address},
-                   {"p256dh", e.p256dh},
-                   {"auth", e.auth},
-                   {"secret", e.secret},
-                   {"created_ms", e.created_ms},
-                   {"expired_ms", e.expired_ms}});
+// A field's JSON value: enums by name, the rest as nlohmann stores them.
+template <class T>
+json stored(const T& v) {
+  if constexpr (std::is_enum_v<T>) {
+    return std::string(to_string(v));
+  } else if constexpr (std::is_same_v<T, std::vector<ChannelKind>>) {
+    json a = json::array();
+    for (auto c : v) a.push_back(stored(c));
+    return a;
+  } else {
+    return v;
+  }
 }
 
 template <class T>
@@ -112,72 +139,74 @@ T enum_or_throw(Result<T> r) {
   if (!r) throw std::runtime_error(r.error().message);
   return *r;
 }
-
-Result<Notification> decode_notification(std::string_view data) {
-  return decode_json(data, "notification", [](const json& j) {
-    Notification n;
-    n.id = j.at("id");
-    n.customer = j.at("customer");
-    n.building = j.at("building");
-    n.kind = enum_or_throw(parse_notification_kind(j.at("kind").get<std::string>()));
-    n.priority = enum_or_throw(parse_notification_priority(j.at("priority").get<std::string>()));
-    n.title = j.at("title");
-    n.body = j.at("body");
-    n.created_ms = j.at("created_ms");
-    n.link = j.at("link");
-    return n;
-  });
+void load(const json& j, NotificationKind& v) {
+  v = enum_or_throw(parse_notification_kind(j.get<std::string>()));
+}
+void load(const json& j, NotificationPriority& v) {
+  v = enum_or_throw(parse_notification_priority(j.get<std::string>()));
+}
+void load(const json& j, ChannelKind& v) {
+  v = enum_or_throw(parse_channel_kind(j.get<std::string>()));
+}
+void load(const json& j, DeliveryState& v) {
+  v = enum_or_throw(parse_delivery_state(j.get<std::string>()));
+}
+void load(const json& j, std::vector<ChannelKind>& v) {
+  for (const auto& c : j) load(c, v.emplace_back());
+}
+template <class T>
+void load(const json& j, T& v) {
+  j.get_to(v);
 }
 
-Result<Delivery> decode_delivery(std::string_view data) {
-  return decode_json(data, "delivery", [](const json& j) {
-    Delivery d;
-    d.id = j.at("id");
-    d.notification_id = j.at("notification");
-    d.user = j.at("user");
-    d.endpoint_id = j.at("endpoint");
-    d.channel = enum_or_throw(parse_channel_kind(j.at("channel").get<std::string>()));
-    d.state = enum_or_throw(parse_delivery_state(j.at("state").get<std::string>()));
-    d.attempts = j.at("attempts");
-    d.created_ms = j.at("created_ms");
-    d.next_attempt_ms = j.at("next_attempt_ms");
-    d.updated_ms = j.at("updated_ms");
-    d.last_error = j.at("last_error");
-    return d;
-  });
+template <class T>
+std::string encode(const T& record) {
+  json j = json::object();
+  fields(record, [&](const char* name, const auto& v) { j[name] = stored(v); });
+  return dump(j);
 }
 
+// A missing field, a wrong type or an unknown enum name is a corrupt record.
+template <class T>
+Result<T> decode(std::string_view data, std::string_view what) {
+  return decode_json(data, what, [&](const json& j) {
+    T record;
+    fields(record, [&](const char* name, auto& v) { load(j.at(name), v); });
+    return record;
+  });
+}
 Result<Subscription> decode_subscription(std::string_view data) {
-  return decode_json(data, "subscription", [](const json& j) {
-    Subscription s;
-    s.user = j.at("user");
-    s.customer = j.at("customer");
-    s.building = j.at("building");
-    s.alarms = j.at("alarms");
-    s.notices = j.at("notices");
-    s.min_priority =
-        enum_or_throw(parse_notification_priority(j.at("min_priority").get<std::string>()));
-    for (const auto& c : j.at("channels")) {
-      s.channels.push_back(enum_or_throw(parse_channel_kind(c.get<std::string>())));
-    }
-    return s;
-  });
+  return decode<Subscription>(data, "subscription");
+}
+Result<Endpoint> decode_endpoint(std::string_view data) {
+  return decode<Endpoint>(data, "endpoint");
 }
 
-Result<Endpoint> decode_endpoint(std::string_view data) {
-  return decode_json(data, "endpoint", [](const json& j) {
-    Endpoint e;
-    e.user = j.at("user");
-    e.id = j.at("id");
-    e.kind = enum_or_throw(parse_channel_kind(j.at("kind").get<std::string>()));
-    e.address = j.at("address");
-    e.p256dh = j.at("p256dh");
-    e.auth = j.at("auth");
-    e.secret = j.at("secret");
-    e.created_ms = j.at("created_ms");
-    e.expired_ms = j.at("expired_ms");
-    return e;
-  });
+// The entries under `prefix`, greatest key first (newest first: the keys end
+// in a creation time or a time-ordered id), until `fn` returns false.
+template <class Impl, class Fn>
+Result<void> scan_newest_first(Impl& impl, Cf which, const std::string& prefix, Fn&& fn) {
+  const std::string upper = prefix_end(prefix);
+  rocksdb::Slice lower_slice(prefix), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(ro, impl.cf(which)));
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return std::unexpected(io_error(it->status(), "scan"));
+  return {};
+}
+
+// The due time of a delivery_due key (v | next_attempt_ms u64be | id), if it
+// is long enough to have one.
+std::optional<std::uint64_t> due_at(std::string_view k) {
+  if (k.size() < 9) return std::nullopt;
+  return (std::uint64_t{read_u32be(k.substr(1, 4))} << 32) | read_u32be(k.substr(5, 4));
 }
 
 }  // namespace
@@ -198,13 +227,13 @@ Result<void> RocksStore::enqueue(const Notification& n, const std::vector<Delive
   if (!existing) return std::unexpected(existing.error());
   if (*existing) return fail(Errc::already_exists, "notification '" + n.id + "' already enqueued");
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(kNotifications), key, encode_notification(n));
+  batch.Put(impl_->cf(kNotifications), key, encode(n));
   std::set<std::string> ids;
   for (const auto& d : deliveries) {
     if (!ids.insert(d.id).second) {
       return fail(Errc::invalid_argument, "delivery id '" + d.id + "' repeated");
     }
-    batch.Put(impl_->cf(kDeliveries), delivery_key(d.id), encode_delivery(d));
+    batch.Put(impl_->cf(kDeliveries), delivery_key(d.id), encode(d));
     if (!finished(d.state))
       batch.Put(impl_->cf(kDeliveryDue), due_key(d.next_attempt_ms, d.id), "");
     batch.Put(impl_->cf(kUserDeliveries), user_delivery_key(d), "");
@@ -216,27 +245,26 @@ Result<Notification> RocksStore::notification(std::string_view id) {
   auto raw = impl_->get(kNotifications, notification_key(id));
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) return fail(Errc::not_found, "notification '" + std::string(id) + "' not found");
-  return decode_notification(**raw);
+  return decode<Notification>(**raw, "notification");
 }
 
 Result<Delivery> RocksStore::delivery(std::string_view id) {
   auto raw = impl_->get(kDeliveries, delivery_key(id));
   if (!raw) return std::unexpected(raw.error());
   if (!*raw) return fail(Errc::not_found, "delivery '" + std::string(id) + "' not found");
-  return decode_delivery(**raw);
+  return decode<Delivery>(**raw, "delivery");
 }
 
 Result<std::vector<Delivery>> RocksStore::due_deliveries(std::int64_t now_ms, std::size_t limit) {
   std::vector<std::string> ids;
-  auto r = impl_->scan(
-      kDeliveryDue, std::string(1, kKeyVersion), [&](std::string_view k, std::string_view) {
-        if (k.size() < 9) return true;
-        const auto at =
-            (std::uint64_t{read_u32be(k.substr(1, 4))} << 32) | read_u32be(k.substr(5, 4));
-        if (at > as_u64(now_ms) || ids.size() >= limit) return false;
-        ids.emplace_back(k.substr(9));
-        return true;
-      });
+  auto r = impl_->scan(kDeliveryDue, std::string(1, kKeyVersion),
+                       [&](std::string_view k, std::string_view) {
+                         const auto at = due_at(k);
+                         if (!at) return true;
+                         if (*at > as_u64(now_ms) || ids.size() >= limit) return false;
+                         ids.emplace_back(k.substr(9));
+                         return true;
+                       });
   if (!r) return std::unexpected(r.error());
   std::vector<Delivery> out;
   for (const auto& id : ids) {
@@ -254,13 +282,13 @@ Result<std::vector<Delivery>> RocksStore::due_deliveries(std::int64_t now_ms, st
 
 Result<std::optional<std::int64_t>> RocksStore::next_due() {
   std::optional<std::int64_t> at;
-  auto r = impl_->scan(
-      kDeliveryDue, std::string(1, kKeyVersion), [&](std::string_view k, std::string_view) {
-        if (k.size() < 9) return true;
-        at = static_cast<std::int64_t>((std::uint64_t{read_u32be(k.substr(1, 4))} << 32) |
-                                       read_u32be(k.substr(5, 4)));
-        return false;
-      });
+  auto r = impl_->scan(kDeliveryDue, std::string(1, kKeyVersion),
+                       [&](std::string_view k, std::string_view) {
+                         const auto due = due_at(k);
+                         if (!due) return true;
+                         at = static_cast<std::int64_t>(*due);
+                         return false;
+                       });
   if (!r) return std::unexpected(r.error());
   return at;
 }
@@ -280,7 +308,7 @@ Result<void> RocksStore::update_delivery(const Delivery& d) {
   next.endpoint_id = old->endpoint_id;
   next.channel = old->channel;
   next.created_ms = old->created_ms;
-  batch.Put(impl_->cf(kDeliveries), delivery_key(d.id), encode_delivery(next));
+  batch.Put(impl_->cf(kDeliveries), delivery_key(d.id), encode(next));
   if (!finished(next.state)) {
     batch.Put(impl_->cf(kDeliveryDue), due_key(next.next_attempt_ms, next.id), "");
   }
@@ -289,25 +317,14 @@ Result<void> RocksStore::update_delivery(const Delivery& d) {
 
 Result<std::vector<Delivery>> RocksStore::deliveries_of(std::string_view user, std::size_t limit) {
   const auto prefix = user_prefix(user);
-  const auto upper = prefix_end(prefix);
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kUserDeliveries)));
-  if (upper.empty()) {
-    it->SeekToLast();
-  } else {
-    it->SeekForPrev(upper);
-  }
   std::vector<std::string> ids;
-  for (; it->Valid() && ids.size() < limit; it->Prev()) {
-    const std::string_view k(it->key().data(), it->key().size());
-    if (!k.starts_with(prefix)) {
-      if (k >= std::string_view(upper)) continue;  // SeekForPrev landed on `upper` itself
-      break;
-    }
-    if (k.size() < prefix.size() + 8) continue;
-    ids.emplace_back(k.substr(prefix.size() + 8));
-  }
-  if (!it->status().ok()) return std::unexpected(io_error(it->status(), "scan"));
+  auto r =
+      scan_newest_first(*impl_, kUserDeliveries, prefix, [&](std::string_view k, std::string_view) {
+        if (ids.size() >= limit) return false;
+        if (k.size() >= prefix.size() + 8) ids.emplace_back(k.substr(prefix.size() + 8));
+        return true;
+      });
+  if (!r) return std::unexpected(r.error());
   std::vector<Delivery> out;
   for (const auto& id : ids) {
     auto d = delivery(id);
@@ -319,27 +336,21 @@ Result<std::vector<Delivery>> RocksStore::deliveries_of(std::string_view user, s
 
 Result<std::vector<Notification>> RocksStore::notifications_with_prefix(std::string_view prefix,
                                                                         std::size_t limit) {
-  const auto first = notification_key(prefix);
-  const auto upper = prefix_end(first);
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kNotifications)));
-  if (upper.empty()) {
-    it->SeekToLast();
-  } else {
-    it->SeekForPrev(upper);
-  }
   std::vector<Notification> out;
-  for (; it->Valid() && out.size() < limit; it->Prev()) {
-    const std::string_view k(it->key().data(), it->key().size());
-    if (!k.starts_with(first)) {
-      if (k >= std::string_view(upper)) continue;  // SeekForPrev landed on `upper` itself
-      break;
-    }
-    auto n = decode_notification(std::string_view(it->value().data(), it->value().size()));
-    if (!n) return std::unexpected(n.error());
-    out.push_back(std::move(*n));
-  }
-  if (!it->status().ok()) return std::unexpected(io_error(it->status(), "scan"));
+  Result<void> inner;
+  auto r = scan_newest_first(*impl_, kNotifications, notification_key(prefix),
+                             [&](std::string_view, std::string_view v) {
+                               if (out.size() >= limit) return false;
+                               auto n = decode<Notification>(v, "notification");
+                               if (!n) {
+                                 inner = std::unexpected(n.error());
+                                 return false;
+                               }
+                               out.push_back(std::move(*n));
+                               return true;
+                             });
+  if (!r) return std::unexpected(r.error());
+  if (!inner) return std::unexpected(inner.error());
   return out;
 }
 
@@ -349,8 +360,7 @@ Result<void> RocksStore::put_subscription(const Subscription& s) {
   if (auto ok = validate(s); !ok) return ok;
   std::lock_guard lock(impl_->notify_mu);
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(kSubscriptions), subscription_key(s.user, s.customer, s.building),
-            encode_subscription(s));
+  batch.Put(impl_->cf(kSubscriptions), subscription_key(s.user, s.customer, s.building), encode(s));
   return impl_->write(batch);
 }
 
@@ -380,7 +390,7 @@ Result<void> RocksStore::put_endpoint(const Endpoint& e) {
   if (auto ok = validate(e); !ok) return ok;
   std::lock_guard lock(impl_->notify_mu);
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf(kEndpoints), endpoint_key(e.user, e.id), encode_endpoint(e));
+  batch.Put(impl_->cf(kEndpoints), endpoint_key(e.user, e.id), encode(e));
   return impl_->write(batch);
 }
 
