@@ -27,6 +27,53 @@ std::string lower(std::string s) {
   return s;
 }
 
+// What both receivers share: a loopback listener served by one thread, and
+// what it saw (guarded by `mu`, announced through `cv`).
+template <class Seen>
+struct Receiver {
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::thread thread;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Seen> seen;
+
+  // Listens on 127.0.0.1 (any free port, returned) and runs `session(socket)`
+  // for every connection on the thread.
+  template <class Session>
+  std::uint16_t start(Session session) {
+    const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    acceptor.open(ep.protocol());
+    acceptor.bind(ep);
+    acceptor.listen();
+    net::co_spawn(ioc, accept_loop(std::move(session)), ignore_exception);
+    thread = std::thread([this] { ioc.run(); });
+    return acceptor.local_endpoint().port();
+  }
+  void stop() {
+    ioc.stop();
+    thread.join();
+  }
+  std::vector<Seen> wait_for(std::size_t n) {
+    std::unique_lock lock(mu);
+    cv.wait_for(lock, kEventTimeout, [&] { return seen.size() >= n; });
+    return seen;
+  }
+  std::vector<Seen> seen_so_far() {
+    std::lock_guard lock(mu);
+    return seen;
+  }
+
+ private:
+  template <class Session>
+  net::awaitable<void> accept_loop(Session session) {
+    for (;;) {
+      auto socket = co_await acceptor.async_accept(net::use_awaitable);
+      net::co_spawn(ioc, session(std::move(socket)), ignore_exception);
+    }
+  }
+};
+
 }  // namespace
 
 void make_test_certificate(const fs::path& dir) {
@@ -48,15 +95,9 @@ std::unique_ptr<ssl::context> server_tls_context(const fs::path& dir) {
 
 // ---- HTTP ----
 
-struct HttpReceiver::Impl {
+struct HttpReceiver::Impl : Receiver<HttpRequestSeen> {
   Handler handler;
   ssl::context* tls;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<HttpRequestSeen> seen;
 
   template <class Stream>
   net::awaitable<void> serve(Stream& stream) {
@@ -95,58 +136,35 @@ struct HttpReceiver::Impl {
     beast::error_code ec;
     co_await stream.async_shutdown(net::redirect_error(net::use_awaitable, ec));
   }
-
-  net::awaitable<void> accept_loop() {
-    for (;;) {
-      auto socket = co_await acceptor.async_accept(net::use_awaitable);
-      net::co_spawn(ioc, session(std::move(socket)), ignore_exception);
-    }
-  }
 };
 
 HttpReceiver::HttpReceiver(Handler handler, ssl::context* tls) : impl_(std::make_unique<Impl>()) {
   impl_->handler = std::move(handler);
   impl_->tls = tls;
-  const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  port_ = impl_->acceptor.local_endpoint().port();
-  net::co_spawn(impl_->ioc, impl_->accept_loop(), ignore_exception);
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  port_ = impl_->start([impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); });
 }
 
 HttpReceiver::~HttpReceiver() {
-  impl_->ioc.stop();
-  impl_->thread.join();
+  impl_->stop();
 }
 
 std::vector<HttpRequestSeen> HttpReceiver::wait_for(std::size_t n) {
-  std::unique_lock lock(impl_->mu);
-  impl_->cv.wait_for(lock, kEventTimeout, [&] { return impl_->seen.size() >= n; });
-  return impl_->seen;
+  return impl_->wait_for(n);
 }
 
 std::vector<HttpRequestSeen> HttpReceiver::seen() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->seen;
+  return impl_->seen_so_far();
 }
 
 // ---- SMTP ----
 
-struct SmtpReceiver::Impl {
+struct SmtpReceiver::Impl : Receiver<MailSeen> {
   ssl::context* tls;
   std::string user;
   std::string password;
   std::function<std::string(const std::string&)> rcpt_reply = [](const std::string&) {
     return std::string("250 OK");
   };
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::thread thread;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<MailSeen> seen;
 
   template <class Stream>
   static net::awaitable<std::string> read_line(Stream& s, std::string& buf) {
@@ -260,13 +278,6 @@ struct SmtpReceiver::Impl {
     beast::error_code ec;
     co_await secure.async_shutdown(net::redirect_error(net::use_awaitable, ec));
   }
-
-  net::awaitable<void> accept_loop() {
-    for (;;) {
-      auto socket = co_await acceptor.async_accept(net::use_awaitable);
-      net::co_spawn(ioc, session(std::move(socket)), ignore_exception);
-    }
-  }
 };
 
 SmtpReceiver::SmtpReceiver(ssl::context* tls, std::string user, std::string password)
@@ -274,18 +285,11 @@ SmtpReceiver::SmtpReceiver(ssl::context* tls, std::string user, std::string pass
   impl_->tls = tls;
   impl_->user = std::move(user);
   impl_->password = std::move(password);
-  const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  port_ = impl_->acceptor.local_endpoint().port();
-  net::co_spawn(impl_->ioc, impl_->accept_loop(), ignore_exception);
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  port_ = impl_->start([impl = impl_.get()](tcp::socket s) { return impl->session(std::move(s)); });
 }
 
 SmtpReceiver::~SmtpReceiver() {
-  impl_->ioc.stop();
-  impl_->thread.join();
+  impl_->stop();
 }
 
 void SmtpReceiver::set_rcpt_reply(std::function<std::string(const std::string&)> fn) {
@@ -294,14 +298,11 @@ void SmtpReceiver::set_rcpt_reply(std::function<std::string(const std::string&)>
 }
 
 std::vector<MailSeen> SmtpReceiver::wait_for(std::size_t n) {
-  std::unique_lock lock(impl_->mu);
-  impl_->cv.wait_for(lock, kEventTimeout, [&] { return impl_->seen.size() >= n; });
-  return impl_->seen;
+  return impl_->wait_for(n);
 }
 
 std::vector<MailSeen> SmtpReceiver::seen() {
-  std::lock_guard lock(impl_->mu);
-  return impl_->seen;
+  return impl_->seen_so_far();
 }
 
 }  // namespace nbms::it
