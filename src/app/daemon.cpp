@@ -466,6 +466,7 @@ Result<void> Daemon::start() {
   ho.tls_key_file = cfg.http.tls_key_file;
   ho.redirect_host = cfg.http.redirect_host;
   ho.redirect_port = cfg.http.redirect_port;
+  ho.ws_idle_timeout = std::chrono::seconds(cfg.http.ws_idle_timeout_s);
   http::Services services{*d.store,
                           *d.store,
                           *d.store,

@@ -35,6 +35,8 @@ struct Range {  // inclusive
 
 constexpr Range kThreads{1, 64};
 constexpr Range kBodyLimitBytes{1024, std::int64_t{256} << 20};
+// Beast pings after half of it: 1 s apart at least.
+constexpr Range kWsIdleTimeoutS{2, 3600};
 constexpr Range kKeepaliveS{1, 3600};
 constexpr Range kConnectTimeoutS{1, 300};
 constexpr Range kReconnectMinMs{10, 600'000};
@@ -382,6 +384,7 @@ constexpr std::array kHttpFields{
     Field{"tls_cert_file", string_field<kHttp, &H::tls_cert_file>},
     Field{"tls_key_file", string_field<kHttp, &H::tls_key_file>},
     Field{"redirect_listen", redirect_listen_field},
+    Field{"ws_idle_timeout_s", int_field<kHttp, &H::ws_idle_timeout_s, kWsIdleTimeoutS>},
 };
 constexpr std::array kMqttFields{
     Field{"uri", string_field<kMqtt, &M::uri>},
@@ -880,6 +883,7 @@ Result<void> validate(const Config& c) {
   for (const Result<void>& ok : {
            check_range("http.threads", c.http.threads, kThreads),
            check_range("http.body_limit_bytes", c.http.body_limit_bytes, kBodyLimitBytes),
+           check_range("http.ws_idle_timeout_s", c.http.ws_idle_timeout_s, kWsIdleTimeoutS),
            check_range("mqtt.keepalive_s", c.mqtt.keepalive_s, kKeepaliveS),
            check_range("mqtt.connect_timeout_s", c.mqtt.connect_timeout_s, kConnectTimeoutS),
            check_range("mqtt.reconnect_min_ms", c.mqtt.reconnect_min_ms, kReconnectMinMs),
@@ -1030,6 +1034,7 @@ std::string to_json(const Config& c) {
       c.http.redirect_port == 0
           ? std::string()
           : http_listen(HttpConfig{.host = c.http.redirect_host, .port = c.http.redirect_port});
+  j["http"]["ws_idle_timeout_s"] = c.http.ws_idle_timeout_s;
   j["mqtt"]["uri"] = c.mqtt.uri;
   j["mqtt"]["client_id"] = c.mqtt.client_id;
   j["mqtt"]["username"] = c.mqtt.username;

@@ -54,10 +54,11 @@ constexpr auto kDrainDeadline = 2s;
 constexpr auto kLingerTime = 1s;
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;
-// WebSocket: largest client message, idle time before a ping goes unanswered,
-// and answers/results/errors queued for a client before it counts as too slow.
+// WebSocket: largest client message, the shortest idle timeout (pings go out
+// after half of it), and answers/results/errors queued for a client before it
+// counts as too slow.
 constexpr std::size_t kWsMaxMessageBytes = std::size_t{64} * 1024;
-constexpr auto kWsIdleTimeout = 60s;
+constexpr auto kWsMinIdleTimeout = 2s;
 constexpr std::size_t kWsMaxQueuedMessages = 256;
 
 // Completion token for coroutines that reports errors in `ec` instead of throwing.
@@ -424,7 +425,13 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
   beast::get_lowest_layer(conn->stream).expires_never();
   ws::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = kReadTimeout;
-  timeouts.idle_timeout = kWsIdleTimeout;  // a ping at half of it; no answer -> closed
+  // Beast pings after half of the idle time; if nothing at all (not even the
+  // pong) arrived by the end of it, it closes the socket: the read below ends
+  // with `timeout` and the channel releases its subscriptions. This is what
+  // frees a client that vanished without closing TCP (network cut, SIGSTOP).
+  const std::chrono::seconds idle_timeout =
+      std::max<std::chrono::seconds>(options.ws_idle_timeout, kWsMinIdleTimeout);
+  timeouts.idle_timeout = idle_timeout;
   timeouts.keep_alive_pings = true;
   session->socket.set_option(timeouts);
   session->socket.set_option(ws::stream_base::decorator(
@@ -471,7 +478,11 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
     if (ec) break;  // closed by the peer, timeout, or the writer's close
     channel->on_text(beast::buffers_to_string(buffer.data()));
   }
-  if (ec != ws::error::closed && ec != net::error::operation_aborted) {
+  if (ec == beast::error::timeout) {
+    // Worth an operator's eye: a browser that vanished (or a network that drops
+    // idle connections sooner than the pings come).
+    logger().info("{}: websocket dropped: nothing received for {} s", remote, idle_timeout.count());
+  } else if (ec != ws::error::closed && ec != net::error::operation_aborted) {
     logger().debug("{}: websocket ended: {}", remote, ec.message());
   }
   channel->close();

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/fixture.hpp"
@@ -229,6 +232,56 @@ TEST_F(RealtimeShortTimeout, AControlWithoutAnswerTimesOut) {
   EXPECT_EQ((*result)["ref"], "t1");
   EXPECT_EQ((*result)["status"], "timeout");
   EXPECT_TRUE((*result)["value"].is_null());
+}
+
+// docs/reliability.md, "Slow and dead WebSocket clients": a browser whose peer
+// vanished without closing TCP (a network cut, a stopped process: the kernel
+// still acknowledges, nobody reads) answers no ping. With a 2 s idle timeout
+// nbmsd pings after 1 s of silence and drops the connection when nothing came
+// back by 2 s, which releases its subscriptions; a quiet client that is alive
+// answers the pings (Beast does while a read is pending) and stays.
+class RealtimeDeadClients : public Realtime {
+ protected:
+  static constexpr auto kIdle = 2s;
+  void configure(Nbmsd& n) override { n.config()["http"]["ws_idle_timeout_s"] = 2; }
+  Json realtime_health() { return nbmsd().health()["realtime"]; }
+};
+
+TEST_F(RealtimeDeadClients, AClientThatAnswersNothingIsDroppedAndAQuietLiveOneStays) {
+  auto live = connect(manager);
+  subscribe(*live, {"BV-1"});
+  EXPECT_EQ(next_command("Subscribe")["point_ids"], Json::array({"BV-1"}));
+  const auto live_quiet_since = std::chrono::steady_clock::now();
+  // From here `live` sends nothing; its pending read answers nbmsd's pings.
+  auto live_values = std::async(std::launch::async, [&live] {
+    return live->receive_until([](const Json& m) { return is_type(m, "values"); });
+  });
+
+  auto dead = connect(viewer);
+  subscribe(*dead, {"AV-1"});
+  const auto dead_since = std::chrono::steady_clock::now();
+  EXPECT_EQ(next_command("Subscribe")["point_ids"], Json::array({"AV-1"}));
+  EXPECT_EQ(realtime_health()["connections"], 2);
+  // `dead` never reads again, so it answers no ping: only the timeout can end it.
+
+  EXPECT_EQ(next_command("Unsubscribe")["point_ids"], Json::array({"AV-1"}));
+  const auto dropped_after = std::chrono::steady_clock::now() - dead_since;
+  EXPECT_GE(dropped_after, kIdle / 2) << "dropped before a ping could be answered";
+  EXPECT_LT(dropped_after, kIdle + 5s);
+  EXPECT_TRUE(wait_until([&] {
+    const auto h = realtime_health();
+    return h["connections"] == 1 && h["subscriptions"] == 1;
+  })) << realtime_health().dump();
+
+  // The live client has to stay quiet past the timeout for the claim to mean
+  // anything: that is the time under test, not a wait for an event.
+  std::this_thread::sleep_until(live_quiet_since + 2 * kIdle);
+  publish(topic_of(kThing, "realtime"), realtime_message({{"BV-1", 1}}));
+  const auto got = live_values.get();
+  ASSERT_TRUE(got) << "the quiet live client was dropped";
+  ASSERT_EQ((*got)["updates"].size(), 1u) << got->dump();
+  EXPECT_EQ((*got)["updates"][0]["values"][0]["point_id"], "BV-1");
+  EXPECT_EQ(realtime_health()["connections"], 1);
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ struct HttpConfig {
   // HTTPS ("HOST:PORT" in the file; empty = no redirect listener).
   std::string redirect_host;
   std::uint16_t redirect_port = 0;
+  // WebSocket: a client from which nothing (no message, no pong) arrived for
+  // this long is dropped; nbmsd pings it after half of it. 2..3600 seconds.
+  int ws_idle_timeout_s = 60;
   bool tls() const { return !tls_cert_file.empty(); }
   bool operator==(const HttpConfig&) const = default;
 };

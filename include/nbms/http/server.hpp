@@ -3,6 +3,7 @@
 // Owns its io_context and worker threads; every connection runs as a coroutine
 // on its own strand. Reads go straight to the storage ports (RocksDB reads are
 // short and thread-safe); every call is authenticated through AuthService.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -34,6 +35,11 @@ struct ServerOptions {
   // With HTTPS: a plain-HTTP listener that redirects to it (port 0 = none).
   std::string redirect_host;
   std::uint16_t redirect_port = 0;
+  // WebSocket: a client from which nothing (no message, no pong) arrived for
+  // this long is closed and its subscriptions released; a ping goes out after
+  // half of it, which every live client answers by itself. Under 2 s is raised
+  // to 2 s.
+  std::chrono::seconds ws_idle_timeout{60};
 };
 
 // Notifications (routes_notify.cpp): users' subscriptions and endpoints, their

@@ -21,6 +21,7 @@ TEST(ConfigParse, EmptyObjectGivesDefaults) {
   EXPECT_EQ(c->http.threads, 2u);
   EXPECT_EQ(c->http.body_limit_bytes, 1048576u);
   EXPECT_EQ(c->http.web_root, "");
+  EXPECT_EQ(c->http.ws_idle_timeout_s, 60);
   EXPECT_EQ(c->mqtt.uri, "tcp://127.0.0.1:1883");
   EXPECT_EQ(c->mqtt.client_id, "nbmsd");
   EXPECT_EQ(c->mqtt.username, "");
@@ -50,7 +51,7 @@ TEST(ConfigParse, DefaultsAreValid) {
 
 constexpr const char* kFull = R"({
   "http": { "listen": "[::1]:9090", "threads": 8, "body_limit_bytes": 2097152,
-            "web_root": "/usr/share/nbms/web" },
+            "web_root": "/usr/share/nbms/web", "ws_idle_timeout_s": 30 },
   "mqtt": { "uri": "ssl://broker.example.com:8883", "client_id": "nbmsd-site_1",
             "username": "nbmsd", "password_file": "/etc/nbms/mqtt.password",
             "keepalive_s": 60, "connect_timeout_s": 20, "reconnect_min_ms": 500,
@@ -68,6 +69,7 @@ TEST(ConfigParse, FullFile) {
   EXPECT_EQ(c->http.threads, 8u);
   EXPECT_EQ(c->http.body_limit_bytes, 2097152u);
   EXPECT_EQ(c->http.web_root, "/usr/share/nbms/web");
+  EXPECT_EQ(c->http.ws_idle_timeout_s, 30);
   EXPECT_EQ(c->mqtt.uri, "ssl://broker.example.com:8883");
   EXPECT_EQ(c->mqtt.client_id, "nbmsd-site_1");
   EXPECT_EQ(c->mqtt.username, "nbmsd");
@@ -166,6 +168,7 @@ struct RangeCase {
 const std::vector<RangeCase> kRanges{
     {"http", "threads", 1, 64, ""},
     {"http", "body_limit_bytes", 1024, 268435456, ""},
+    {"http", "ws_idle_timeout_s", 2, 3600, ""},
     {"mqtt", "keepalive_s", 1, 3600, ""},
     {"mqtt", "connect_timeout_s", 1, 300, ""},
     {"mqtt", "reconnect_min_ms", 10, 600000, R"(, "reconnect_max_ms": 3600000)"},
@@ -341,7 +344,8 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "web_root": "",
     "tls_cert_file": "",
     "tls_key_file": "",
-    "redirect_listen": ""
+    "redirect_listen": "",
+    "ws_idle_timeout_s": 60
   },
   "mqtt": {
     "uri": "tcp://127.0.0.1:1883",
@@ -432,6 +436,24 @@ TEST(ConfigToJson, HoldsThePasswordPathOnly) {
   const std::string json = to_json(c);
   EXPECT_NE(json.find(R"("password_file": "/etc/nbms/mqtt.password")"), std::string::npos);
   EXPECT_EQ(json.find(R"("password":)"), std::string::npos);
+}
+
+// A dead WebSocket client is dropped after this; below 2 s Beast's pings (at
+// half of it) would come too close together, so it is refused, not clamped.
+TEST(ConfigParse, WsIdleTimeoutIsAWholeNumberOfSecondsFrom2) {
+  auto c = parse(R"({"http": {"ws_idle_timeout_s": 2}})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->http.ws_idle_timeout_s, 2);
+  EXPECT_EQ(parse_error(R"({"http": {"ws_idle_timeout_s": 1}})"),
+            "http.ws_idle_timeout_s: must be an integer 2..3600, got 1");
+  EXPECT_EQ(parse_error(R"({"http": {"ws_idle_timeout_s": 2.5}})"),
+            "http.ws_idle_timeout_s: must be an integer 2..3600, got 2.5");
+  EXPECT_EQ(parse_error(R"({"http": {"ws_idle_timeout_s": "60"}})"),
+            "http.ws_idle_timeout_s: must be an integer 2..3600, got \"60\"");
+  Config built;
+  built.http.ws_idle_timeout_s = 0;
+  EXPECT_EQ(validate(built).error().message,
+            "http.ws_idle_timeout_s: must be an integer 2..3600, got 0");
 }
 
 TEST(ConfigToJson, NeverThrowsOnNonUtf8Paths) {
