@@ -66,7 +66,8 @@ std::string encode_notification(const Notification& n) {
                    {"title", n.title},
                    {"body", n.body},
                    {"created_ms", n.created_ms},
-                   {"link", n.link}});
+                   {"link", n.link},
+                   {"author", n.author}});
 }
 
 std::string encode_delivery(const Delivery& d) {
@@ -125,6 +126,7 @@ Result<Notification> decode_notification(std::string_view data) {
     n.body = j.at("body");
     n.created_ms = j.at("created_ms");
     n.link = j.at("link");
+    n.author = j.value("author", "");  // absent in records written before authors were kept
     return n;
   });
 }
