@@ -321,6 +321,7 @@ struct Daemon::Impl {
           {"unwatched_values", live.unwatched_in},
           {"unknown_control_results", live.results_unknown}}},
         {"broker", broker_json},
+        {"notify", notify->health()},
     };
   }
 };
@@ -602,6 +603,11 @@ int main(int argc, char** argv) {
   if (check) {
     if (auto secret = config::read_secret(cfg->mqtt.password_file); !secret) {
       std::cerr << "nbmsd: invalid configuration: " << secret.error().message << "\n";
+      return 2;
+    }
+    if (auto secret = config::read_private_secret(cfg->notify.smtp_password_file); !secret) {
+      std::cerr << "nbmsd: invalid configuration: notify.smtp_password_file: "
+                << secret.error().message << "\n";
       return 2;
     }
     std::cout << config::to_json(*cfg) << "\n";

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <iterator>
 
 namespace nbms::app {
 namespace {
@@ -16,7 +17,8 @@ std::shared_ptr<spdlog::logger> logger() {
 
 Notifications::Notifications(storage::RocksStore& store, const Clock& clock,
                              notify::DispatcherOptions options)
-    : clock_(clock),
+    : store_(store),
+      clock_(clock),
       dispatcher_(store, store, clock, options),
       alarm_notifier_(dispatcher_, clock),
       services_{store, store, {}, {}, {}} {}
@@ -34,6 +36,7 @@ Result<std::unique_ptr<Notifications>> Notifications::create(const config::Confi
   options.initial_backoff_ms = nc.initial_backoff_ms;
   options.max_backoff_ms = nc.max_backoff_ms;
   std::unique_ptr<Notifications> n(new Notifications(store, clock, options));
+  n->replay_window_ms_ = std::int64_t{nc.replay_window_minutes} * 60'000;
 
   auto http = notify::HttpClient::create(
       {.ca_file = nc.ca_file, .allow_private_addresses = nc.allow_private_addresses});
@@ -70,7 +73,7 @@ Result<std::unique_ptr<Notifications>> Notifications::create(const config::Confi
   }
 
   if (nc.email()) {
-    auto password = config::read_secret(nc.smtp_password_file);
+    auto password = config::read_private_secret(nc.smtp_password_file);
     if (!password) {
       return fail(password.error().code, "notify.smtp_password_file: " + password.error().message);
     }
@@ -112,6 +115,70 @@ void Notifications::start() {
   started_ = true;
   dispatcher_.start();
   alarm_notifier_.start();
+  replay_alarms();
+}
+
+nlohmann::json Notifications::health() const {
+  const auto alarms = alarm_notifier_.stats();
+  nlohmann::json j = {
+      {"alarm_handoff",
+       {{"queued", alarms.queued},
+        {"enqueued", alarms.enqueued},
+        {"replayed", alarms.replayed},
+        {"already_enqueued", alarms.already},
+        {"errors", alarms.errors}}},
+      {"dropped", alarms.dropped},
+  };
+  auto outbox = dispatcher_.stats();
+  if (!outbox) {
+    j["ok"] = false;
+    j["error"] = outbox.error().message;
+    return j;
+  }
+  j["ok"] = true;
+  j["queued"] = outbox->queued;
+  j["queued_capped"] = outbox->queued_capped;
+  j["retrying"] = outbox->retrying;
+  j["delivered"] = outbox->delivered;
+  j["failed"] = outbox->failed;
+  j["expired"] = outbox->expired;
+  j["oldest_pending_age_s"] =
+      outbox->oldest_pending_ms
+          ? nlohmann::json(std::max<std::int64_t>(0, clock_.now_ms() - *outbox->oldest_pending_ms) /
+                           1000)
+          : nlohmann::json();
+  return j;
+}
+
+void Notifications::replay_alarms() {
+  if (replay_window_ms_ <= 0) return;
+  std::vector<Building> buildings;
+  auto customers = store_.customers();
+  if (!customers) {
+    logger()->error("notifications: alarm replay skipped: {}", customers.error().message);
+    return;
+  }
+  for (const auto& c : *customers) {
+    auto bs = store_.buildings(c.id);
+    if (!bs) {
+      logger()->error("notifications: alarm replay skipped: {}", bs.error().message);
+      return;
+    }
+    std::move(bs->begin(), bs->end(), std::back_inserter(buildings));
+  }
+  auto notes = notify::alarm_replay(store_, buildings, clock_.now_ms(), replay_window_ms_);
+  if (!notes) {
+    logger()->error("notifications: alarm replay skipped: {}", notes.error().message);
+    return;
+  }
+  if (notes->empty()) return;
+  const auto found = notes->size();
+  const auto queued = alarm_notifier_.replay(std::move(*notes));
+  // Most are usually in the outbox already and are refused there by id.
+  logger()->info(
+      "notifications: {} raised alarms of the last {} min handed to the outbox again ({} queued; "
+      "those already there are skipped)",
+      found, replay_window_ms_ / 60'000, queued);
 }
 
 void Notifications::stop() {

@@ -8,6 +8,8 @@
 //
 // Owns everything above; the store and clock outlive it. start/stop on the
 // daemon's thread; listener() runs on the alarm service's committing thread.
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <optional>
 
@@ -39,16 +41,25 @@ class Notifications {
   alarms::Listener listener();
   const http::NotifyServices& services() const { return services_; }
 
-  void start();  // recover interrupted deliveries, start both threads
-  void stop();   // hand off what is queued, let the current send finish, join
+  // Recovers interrupted deliveries, starts both threads, then queues the
+  // restart replay (notify::alarm_replay over notify.replay_window_minutes).
+  void start();
+  void stop();  // hand off what is queued, let the current send finish, join
+
+  // The `notify` section of /api/v1/health (docs/api.md): the outbox's
+  // unfinished deliveries (one bounded scan) and counters since start. Any thread.
+  nlohmann::json health() const;
 
   Notifications(const Notifications&) = delete;
   Notifications& operator=(const Notifications&) = delete;
 
  private:
   Notifications(storage::RocksStore& store, const Clock& clock, notify::DispatcherOptions options);
+  void replay_alarms();
 
+  storage::RocksStore& store_;
   const Clock& clock_;
+  std::int64_t replay_window_ms_ = 0;
   std::optional<notify::Vapid> vapid_;
   std::unique_ptr<notify::HttpClient> http_;
   std::unique_ptr<notify::SmtpClient> smtp_;

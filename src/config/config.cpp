@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,6 +64,7 @@ constexpr Range kInitialBackoffMs{100, 3'600'000};
 constexpr Range kMaxBackoffMs{100, 86'400'000};
 constexpr Range kSmtpPort{1, 65535};
 constexpr Range kSmtpTimeoutS{1, 600};
+constexpr Range kReplayWindowMinutes{0, 7 * 24 * 60};
 constexpr Range kLoopbackPort{0, 65535};
 constexpr Range kRestartMinMs{10, 600'000};
 constexpr Range kRestartMaxMs{10, 3'600'000};
@@ -447,6 +449,8 @@ constexpr std::array kNotifyFields{
     Field{"smtp_from", string_field<kNotify, &N::smtp_from>},
     Field{"smtp_from_name", string_field<kNotify, &N::smtp_from_name>},
     Field{"smtp_timeout_s", int_field<kNotify, &N::smtp_timeout_s, kSmtpTimeoutS>},
+    Field{"replay_window_minutes",
+          int_field<kNotify, &N::replay_window_minutes, kReplayWindowMinutes>},
 };
 // broker "listen": "HOST:PORT" fills two members.
 Result<void> broker_listen_field(const Json& j, const std::string& path, Config& c) {
@@ -911,6 +915,8 @@ Result<void> validate(const Config& c) {
            check_range("notify.max_backoff_ms", c.notify.max_backoff_ms, kMaxBackoffMs),
            check_range("notify.smtp_port", c.notify.smtp_port, kSmtpPort),
            check_range("notify.smtp_timeout_s", c.notify.smtp_timeout_s, kSmtpTimeoutS),
+           check_range("notify.replay_window_minutes", c.notify.replay_window_minutes,
+                       kReplayWindowMinutes),
            check_range("broker.restart_min_ms", c.broker.restart_min_ms, kRestartMinMs),
            check_range("broker.restart_max_ms", c.broker.restart_max_ms, kRestartMaxMs),
        }) {
@@ -995,6 +1001,25 @@ Result<std::string> read_secret(const std::string& path) {
   // Never quote the contents in a message.
   if (data->empty()) return fail(Errc::invalid_argument, "secret file " + path + " is empty");
   return data;
+}
+
+Result<std::string> read_private_secret(const std::string& path) {
+  if (path.empty()) return std::string();
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return fail(Errc::io, "cannot read secret file " + path + ": " + errno_text(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(Errc::invalid_argument, "secret file " + path + " is not a regular file");
+  }
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return fail(Errc::invalid_argument, "secret file " + path +
+                                            " is readable or writable by others (mode " + mode +
+                                            "); chmod 600 it");
+  }
+  return read_secret(path);
 }
 
 std::string ca_cert_path(const Config& c) {
@@ -1083,6 +1108,7 @@ std::string to_json(const Config& c) {
   j["notify"]["smtp_from"] = c.notify.smtp_from;
   j["notify"]["smtp_from_name"] = c.notify.smtp_from_name;
   j["notify"]["smtp_timeout_s"] = c.notify.smtp_timeout_s;
+  j["notify"]["replay_window_minutes"] = c.notify.replay_window_minutes;
   j["broker"]["mode"] = c.broker.mode;
   j["broker"]["dir"] = c.broker.dir;
   j["broker"]["listen"] =

@@ -105,6 +105,10 @@ Result<void> validate(const Notification& n) {
   if (n.body.size() > 10000 || has_nul(n.body)) {
     return fail(Errc::invalid_argument, "notification body must be at most 10000 bytes");
   }
+  if (n.author.size() > 64 || has_control(n.author)) {
+    return fail(Errc::invalid_argument,
+                "notification author must be at most 64 bytes without control characters");
+  }
   if (n.link.size() > 2000 || has_control(n.link)) {
     return fail(Errc::invalid_argument, "notification link must be one line of at most 2000 bytes");
   }

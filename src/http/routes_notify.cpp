@@ -450,6 +450,7 @@ Response post_notice(const Ctx& x) {
   n.title = **title;
   n.body = text->value_or("");
   n.link = link->value_or("");
+  n.author = x.who->user;
   n.created_ms = x.s.clock.now_ms();
   // Ids in time order (fixed width) under the customer's prefix: the list is
   // one backwards scan.

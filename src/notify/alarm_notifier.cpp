@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <set>
 
 #include "nbms/crypto/crypto.hpp"
 
@@ -65,25 +69,100 @@ std::string body_of(const Alarm& a) {
 
 }  // namespace
 
+std::optional<Notification> alarm_notification(const AlarmTransition& t, std::int64_t now_ms) {
+  if (t.kind != TransitionKind::raised) return std::nullopt;
+  const Alarm& a = t.alarm;
+  if (a.suppressed || a.shelved(now_ms)) return std::nullopt;
+  Notification n;
+  n.id = alarm_notification_id(a);
+  n.customer = a.key.thing.customer;
+  n.building = a.key.thing.building;
+  n.kind = NotificationKind::alarm;
+  n.priority = notification_priority(a.priority);
+  n.title = clean(a.name.empty() ? a.key.alarm_id : a.name, 200, true);
+  if (n.title.empty()) n.title = a.key.alarm_id;
+  n.body = body_of(a);
+  n.created_ms = t.at_ms != 0 ? t.at_ms : now_ms;
+  n.link = "/#/b/" + n.customer + "/" + n.building;
+  return n;
+}
+
 std::vector<Notification> alarm_notifications(const AlarmUpdate& update, std::int64_t now_ms) {
   std::vector<Notification> out;
   for (const auto& t : update.history) {
-    if (t.kind != TransitionKind::raised) continue;
-    const Alarm& a = t.alarm;
-    if (a.suppressed || a.shelved(now_ms)) continue;
-    Notification n;
-    n.id = alarm_notification_id(a);
-    n.customer = a.key.thing.customer;
-    n.building = a.key.thing.building;
-    n.kind = NotificationKind::alarm;
-    n.priority = notification_priority(a.priority);
-    n.title = clean(a.name.empty() ? a.key.alarm_id : a.name, 200, true);
-    if (n.title.empty()) n.title = a.key.alarm_id;
-    n.body = body_of(a);
-    n.created_ms = t.at_ms != 0 ? t.at_ms : now_ms;
-    n.link = "/#/b/" + n.customer + "/" + n.building;
-    out.push_back(std::move(n));
+    if (auto n = alarm_notification(t, now_ms)) out.push_back(std::move(*n));
   }
+  return out;
+}
+
+namespace {
+
+// The current alarm that would be notified now, if its occurrence is `raise`'s.
+bool still_raised(const Alarm& current, const Alarm& raise, std::int64_t now_ms) {
+  return current.raised_at == raise.raised_at && current.raised_ms == raise.raised_ms &&
+         current.active && !current.acknowledged && !current.suppressed && !current.shelved(now_ms);
+}
+
+std::string key_of(const AlarmKey& k) {
+  std::string s = k.thing.full();
+  s.push_back('\0');
+  return s + k.alarm_id;
+}
+
+}  // namespace
+
+std::vector<Notification> replay_notifications(const std::vector<Alarm>& current,
+                                               const std::vector<AlarmTransition>& history,
+                                               std::int64_t now_ms, std::int64_t window_ms) {
+  std::vector<Notification> out;
+  if (window_ms <= 0) return out;
+  std::map<std::string, const Alarm*> by_key;
+  for (const auto& a : current) by_key.emplace(key_of(a.key), &a);
+  std::vector<const AlarmTransition*> raises;
+  for (const auto& t : history) {
+    if (t.kind != TransitionKind::raised || t.at_ms < now_ms - window_ms || t.at_ms > now_ms) {
+      continue;
+    }
+    const auto it = by_key.find(key_of(t.alarm.key));
+    if (it == by_key.end() || !still_raised(*it->second, t.alarm, now_ms)) continue;
+    raises.push_back(&t);
+  }
+  std::stable_sort(raises.begin(), raises.end(),
+                   [](const auto* x, const auto* y) { return x->at_ms < y->at_ms; });
+  std::set<std::string> ids;
+  for (const auto* t : raises) {
+    auto n = alarm_notification(*t, t->at_ms);
+    if (n && ids.insert(n->id).second) out.push_back(std::move(*n));
+  }
+  return out;
+}
+
+Result<std::vector<Notification>> alarm_replay(AlarmStore& alarms,
+                                               const std::vector<Building>& buildings,
+                                               std::int64_t now_ms, std::int64_t window_ms) {
+  std::vector<Notification> out;
+  if (window_ms <= 0) return out;
+  for (const auto& b : buildings) {
+    auto current = alarms.current_alarms(b.customer, b.id);
+    if (!current) return std::unexpected(current.error());
+    // Most buildings have nothing raised lately: skip their history.
+    const bool recent = std::any_of(current->begin(), current->end(), [&](const Alarm& a) {
+      return a.raised_ms >= now_ms - window_ms && still_raised(a, a, now_ms);
+    });
+    if (!recent) continue;
+    AlarmHistoryQuery q;
+    q.customer = b.customer;
+    q.building = b.id;
+    q.from_ms = now_ms - window_ms;
+    q.to_ms = now_ms + 1;
+    q.limit = std::numeric_limits<std::size_t>::max();
+    auto history = alarms.alarm_history(q);
+    if (!history) return std::unexpected(history.error());
+    auto notes = replay_notifications(*current, *history, now_ms, window_ms);
+    std::move(notes.begin(), notes.end(), std::back_inserter(out));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& x, const auto& y) { return x.created_ms < y.created_ms; });
   return out;
 }
 
@@ -95,19 +174,29 @@ AlarmNotifier::~AlarmNotifier() {
 }
 
 void AlarmNotifier::on_update(const AlarmUpdate& update) {
-  auto notes = alarm_notifications(update, clock_.now_ms());
-  if (notes.empty()) return;
+  push(alarm_notifications(update, clock_.now_ms()), false);
+}
+
+std::size_t AlarmNotifier::replay(std::vector<Notification> notes) {
+  return push(std::move(notes), true);
+}
+
+std::size_t AlarmNotifier::push(std::vector<Notification> notes, bool replay) {
+  if (notes.empty()) return 0;
+  std::size_t queued = 0;
   {
     std::lock_guard lock(mu_);
     for (auto& n : notes) {
       if (queue_.size() >= capacity_) {
-        ++dropped_;
+        ++counts_.dropped;
         continue;
       }
-      queue_.push_back(std::move(n));
+      queue_.push_back(Item{std::move(n), replay});
+      ++queued;
     }
   }
   cv_.notify_one();
+  return queued;
 }
 
 void AlarmNotifier::start() {
@@ -128,12 +217,19 @@ void AlarmNotifier::stop() {
 
 std::uint64_t AlarmNotifier::enqueued() const {
   std::lock_guard lock(mu_);
-  return enqueued_;
+  return counts_.enqueued;
 }
 
 std::uint64_t AlarmNotifier::dropped() const {
   std::lock_guard lock(mu_);
-  return dropped_;
+  return counts_.dropped;
+}
+
+AlarmNotifierStats AlarmNotifier::stats() const {
+  std::lock_guard lock(mu_);
+  auto s = counts_;
+  s.queued = queue_.size();
+  return s;
 }
 
 void AlarmNotifier::loop() {
@@ -141,15 +237,24 @@ void AlarmNotifier::loop() {
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and drained
-    Notification n = std::move(queue_.front());
+    Item item = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    auto r = dispatcher_.enqueue(n);
-    if (!r && r.error().code != Errc::already_exists) {
-      spdlog::warn("notify: alarm notification {} not enqueued: {}", n.id, r.error().message);
+    auto r = dispatcher_.enqueue(item.note);
+    const bool known = !r && r.error().code == Errc::already_exists;
+    if (!r && !known) {
+      spdlog::warn("notify: alarm notification {} not enqueued: {}", item.note.id,
+                   r.error().message);
     }
     lock.lock();
-    if (r) ++enqueued_;
+    if (r) {
+      ++counts_.enqueued;
+      if (item.replay) ++counts_.replayed;
+    } else if (known) {
+      ++counts_.already;
+    } else {
+      ++counts_.errors;
+    }
   }
 }
 

@@ -73,6 +73,28 @@ std::int64_t Dispatcher::backoff_ms(int attempts) {
   return delay - delay / 2 + half(rng_);
 }
 
+Result<DispatcherStats> Dispatcher::stats(std::size_t limit) const {
+  DispatcherStats s;
+  s.delivered = delivered_.load();
+  s.failed = failed_.load();
+  s.expired = expired_.load();
+  // Every unfinished delivery is in the due index; a far-future `now` lists
+  // them all. One more than the limit tells whether there are more.
+  auto open = outbox_.due_deliveries(std::numeric_limits<std::int64_t>::max(), limit + 1);
+  if (!open) return std::unexpected(open.error());
+  if (open->size() > limit) {
+    open->resize(limit);
+    s.queued_capped = true;
+  }
+  s.queued = open->size();
+  for (const auto& d : *open) {
+    if (d.state == DeliveryState::pending && d.attempts > 0) ++s.retrying;
+    if (!s.oldest_pending_ms || d.created_ms < *s.oldest_pending_ms)
+      s.oldest_pending_ms = d.created_ms;
+  }
+  return s;
+}
+
 Result<std::size_t> Dispatcher::run_once() {
   auto due = outbox_.due_deliveries(clock_.now_ms(), options_.batch);
   if (!due) return std::unexpected(due.error());
@@ -82,6 +104,9 @@ Result<std::size_t> Dispatcher::run_once() {
 
 void Dispatcher::attempt(Delivery d) {
   const auto finish = [&](DeliveryState state, std::string error) {
+    if (state == DeliveryState::sent) ++delivered_;
+    if (state == DeliveryState::failed) ++failed_;
+    if (state == DeliveryState::expired) ++expired_;
     d.state = state;
     d.updated_ms = clock_.now_ms();
     d.last_error = std::move(error);

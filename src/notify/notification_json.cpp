@@ -11,6 +11,7 @@ nlohmann::json notification_json(const Notification& n) {
           {"title", n.title},
           {"body", n.body},
           {"link", n.link},
+          {"author", n.author},
           {"created_ms", n.created_ms}};
 }
 

@@ -66,7 +66,10 @@ std::string endpoint_key(std::string_view user, std::string_view id) {
 // (nbms::notify::notification_json, which storage must not depend on) may
 // gain fields without changing what is on disk, and the delivery's user and
 // the endpoint's secrets are stored but never shown. Field order is free
-// (json objects sort their keys).
+// (json objects sort their keys). A field added to a record after records
+// were first written is marked kAddedLater: an older record without it reads
+// as the field's default.
+constexpr bool kAddedLater = true;
 template <class N, class Field>
 requires std::same_as<std::remove_const_t<N>, Notification>
 void fields(N& n, Field&& f) {
@@ -79,6 +82,7 @@ void fields(N& n, Field&& f) {
   f("body", n.body);
   f("created_ms", n.created_ms);
   f("link", n.link);
+  f("author", n.author, kAddedLater);  // absent in records written before authors were kept
 }
 template <class D, class Field>
 requires std::same_as<std::remove_const_t<D>, Delivery>
@@ -162,7 +166,7 @@ void load(const json& j, T& v) {
 template <class T>
 std::string encode(const T& record) {
   json j = json::object();
-  fields(record, [&](const char* name, const auto& v) { j[name] = stored(v); });
+  fields(record, [&](const char* name, const auto& v, bool = false) { j[name] = stored(v); });
   return dump(j);
 }
 
@@ -171,7 +175,10 @@ template <class T>
 Result<T> decode(std::string_view data, std::string_view what) {
   return decode_json(data, what, [&](const json& j) {
     T record;
-    fields(record, [&](const char* name, auto& v) { load(j.at(name), v); });
+    fields(record, [&](const char* name, auto& v, bool added_later = false) {
+      if (added_later && !j.contains(name)) return;
+      load(j.at(name), v);
+    });
     return record;
   });
 }

@@ -1,11 +1,13 @@
 // End-to-end test of the alarm console in headless Chromium against the real
 // nbmsd, Mosquitto and nbms-mwsim: the simulator raises a burst of alarms while
-// the console is open, they appear live over the WebSocket, a manager
-// acknowledges one, shelves one with an expiry, comments and downloads the CSV;
-// a viewer sees the alarms without action controls and the server refuses the
-// viewer's acknowledgement (403); the manager acknowledges the rest with select
-// all, which the viewer's console shows live. Screenshots go to the
-// artifacts directory as for the dashboard tests.
+// the console is open, they appear live over the WebSocket and stay active, a
+// manager acknowledges one (it stays listed, active and acknowledged), shelves
+// one with an expiry, comments and downloads the CSV; a viewer sees the alarms
+// without action controls and the server refuses the viewer's acknowledgement
+// (403); the manager acknowledges the rest with select all, which the viewer's
+// console shows live; then the simulator clears the burst and every alarm,
+// cleared and acknowledged, returns to normal and leaves both lists.
+// Screenshots go to the artifacts directory as for the dashboard tests.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -94,17 +96,25 @@ describe('alarm console', () => {
     await manager.screenshot({ path: join(artifacts, 'alarms-live.png'), fullPage: true });
     assert.equal(await manager.locator('tr[data-testid="alarm-row"][data-acknowledged="false"]').count(), BURST);
 
-    // The simulator clears its burst in the same log: the alarms wait, cleared
-    // and unacknowledged. Acknowledging one returns it to normal: it leaves the list.
+    // The burst stays active (the simulator clears it only with
+    // --alarm-clear-after). Acknowledging one keeps it listed, active and
+    // acknowledged (sorted after the unacknowledged), until the MW clears it.
     const first = rows(manager).first();
     const id = await first.getAttribute('data-alarm-id');
-    assert.match(await first.getByTestId('alarm-state').textContent(), /Cleared · unacknowledged/);
+    assert.match(await first.getByTestId('alarm-state').textContent(), /Active · unacknowledged/);
     await first.getByTestId('alarm-ack').click();
-    await waitFor('returned to normal', async () => (await rows(manager).count()) === BURST - 1);
-    assert.equal(await manager.locator(`tr[data-alarm-id="${id}"]`).count(), 0);
+    const acked = manager.locator(`tr[data-alarm-id="${id}"]`);
+    await waitFor('shown as acknowledged', async () => (await acked.getAttribute('data-acknowledged')) === 'true');
+    assert.match(await acked.getByTestId('alarm-state').textContent(), /Active · acknowledged/);
+    assert.equal(await acked.getByTestId('alarm-ack').count(), 0);
+    assert.equal(await rows(manager).count(), BURST);
+    assert.equal(await rows(manager).last().getAttribute('data-alarm-id'), id, 'acknowledged after the unacknowledged');
     const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
-    assert.equal(current.alarms.length, BURST - 1);
-    assert.ok(!current.alarms.some((a) => a.alarm_id === id));
+    assert.equal(current.alarms.length, BURST);
+    const one = current.alarms.find((a) => a.alarm_id === id);
+    assert.ok(one && one.active && one.acknowledged, JSON.stringify(one));
+    assert.equal(one.acknowledged_by, USERS.manager1.name);
+    assert.equal(current.alarms.filter((a) => a.active && !a.acknowledged).length, BURST - 1);
   });
 
   trackTest('a shelve needs an expiry; comments and history with CSV', async () => {
@@ -132,8 +142,8 @@ describe('alarm console', () => {
       /valve checked/.test(await manager.locator(`tr[data-alarm-id="${id}"]`).textContent()));
 
     await manager.getByTestId('history-search').click();
-    // BURST raises and clears, one acknowledgement, the shelve and the comment.
-    await waitFor('history rows', async () => (await manager.locator('tr[data-testid="history-row"]').count()) >= 2 * BURST + 3);
+    // BURST raises, one acknowledgement, the shelve and the comment (no clears yet).
+    await waitFor('history rows', async () => (await manager.locator('tr[data-testid="history-row"]').count()) >= BURST + 3);
     const kinds = await manager.locator('tr[data-testid="history-row"]').evaluateAll((els) => els.map((e) => e.dataset.kind));
     for (const k of ['raised', 'acknowledged', 'shelved', 'commented']) assert.ok(kinds.includes(k), `history has ${k}: ${kinds}`);
     const [download] = await Promise.all([manager.waitForEvent('download'), manager.getByTestId('history-csv').click()]);
@@ -151,7 +161,7 @@ describe('alarm console', () => {
     const viewer = await newPage();
     await login(viewer, USERS.viewer1.name, USERS.viewer1.password);
     await openConsole(viewer);
-    await waitFor('alarms listed', async () => (await rows(viewer).count()) === BURST - 1);
+    await waitFor('alarms listed', async () => (await rows(viewer).count()) === BURST);
     assert.equal(await viewer.getByTestId('alarm-ack').count(), 0);
     assert.equal(await viewer.getByTestId('alarm-ack-selected').count(), 0);
     assert.equal(await viewer.getByTestId('alarm-shelve').count(), 0);
@@ -169,18 +179,41 @@ describe('alarm console', () => {
   trackTest('select all and acknowledge: one request acknowledges the rest, and the viewer sees it live', async () => {
     await manager.getByTestId('alarm-select-all').check();
     // The page redraws on the next animation frame: wait for the boxes, do not race them.
-    await waitFor('every row selected', async () =>
+    // Select all takes the unacknowledged ones; the acknowledged one has no box to tick.
+    await waitFor('every unacknowledged row selected', async () =>
       (await manager.locator('input[data-testid="alarm-select"]:checked').count()) === BURST - 1);
     await manager.getByTestId('alarm-ack-selected').click();
-    await waitFor('all returned to normal', async () => (await rows(manager).count()) === 0);
-    await waitFor('viewer updated live', async () => (await rows(viewerPage).count()) === 0);
+    // Still active: acknowledged, they stay listed until the MW clears them.
+    const ackedRows = (page) => page.locator('tr[data-testid="alarm-row"][data-acknowledged="true"]');
+    await waitFor('all acknowledged', async () => (await ackedRows(manager).count()) === BURST);
+    await waitFor('viewer updated live', async () => (await ackedRows(viewerPage).count()) === BURST);
+    assert.equal(await rows(manager).count(), BURST);
+    assert.equal(await rows(viewerPage).count(), BURST);
     const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
-    assert.equal(current.alarms.length, 0);
+    assert.equal(current.alarms.length, BURST);
+    assert.ok(current.alarms.every((a) => a.active && a.acknowledged), JSON.stringify(current.alarms));
     const audit = await sys.api('GET', `/audit?customer=${C}&limit=1000`);
     const acks = audit.entries.filter((e) => e.action === 'alarm.ack' && e.user === USERS.manager1.name && e.ok);
     assert.equal(acks.length, 2, 'the single and the bulk acknowledgement');
     const refused = audit.entries.filter((e) => e.action === 'alarm.ack' && e.user === USERS.viewer1.name && !e.ok);
     assert.equal(refused.length, 1);
     await manager.screenshot({ path: join(artifacts, 'alarms-bulk-acknowledged.png'), fullPage: true });
+  });
+
+  trackTest('the MW clears the burst: cleared and acknowledged, the alarms return to normal and leave both lists live', async () => {
+    // A second run of the simulator for the same thing (its own client id)
+    // raises the same burst, which nbmsd takes as a duplicate or an update of
+    // the active alarms (acknowledgements kept), and clears it at its next log;
+    // --speed 3600 makes that log come within a second, --count 2 ends the run.
+    const clearer = sys.spawn('mwsim-clear', process.env.NBMS_MWSIM || join(repoRoot, 'build/tools/mwsim/nbms-mwsim'), [
+      '--broker', `tcp://127.0.0.1:${sys.mqttPort}`, '--customer', C, '--building', B, '--things', '1',
+      '--points', '20', '--speed', '3600', '--count', '2', '--alarm-burst', String(BURST), '--alarm-clear-after', '1', '--quiet']);
+    await clearer.exited;
+    assert.equal(clearer.exitCode_, 0, `nbms-mwsim (clear) exited with ${clearer.exitCode_}; see ${sys.log('mwsim-clear')}`);
+    await waitFor('manager list empty', async () => (await rows(manager).count()) === 0, 30000);
+    await waitFor('viewer list empty', async () => (await rows(viewerPage).count()) === 0, 30000);
+    const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
+    assert.equal(current.alarms.length, 0);
+    await manager.screenshot({ path: join(artifacts, 'alarms-cleared.png'), fullPage: true });
   });
 });

@@ -126,6 +126,11 @@ test('the settings page registers a webhook and a subscription; a posted notice 
   await manager.getByTestId('notice-send').click();
   await manager.getByTestId('notice-ok').waitFor();
   await manager.locator('[data-testid="notice"] h3', { hasText: 'Fire drill on Friday' }).waitFor();
+  // Its author is the manager who posted it, in the list and in the API.
+  const posted = manager.locator('[data-testid="notice"]', { has: manager.locator('h3', { hasText: 'Fire drill on Friday' }) });
+  assert.equal((await posted.getByTestId('notice-author').textContent()).trim(), 'Posted by manager1');
+  const listedNotices = (await apiFrom(manager, 'GET', '/customers/C000001/notices')).body.notices;
+  assert.equal(listedNotices.find((n) => n.title === 'Fire drill on Friday').author, 'manager1');
   await manager.screenshot({ path: join(artifacts, 'notices-manager.png'), fullPage: true });
 
   // It reached the webhook, and the viewer sees it listed and delivered.
@@ -136,6 +141,8 @@ test('the settings page registers a webhook and a subscription; a posted notice 
   assert.equal(hook.delivery, hook.body.delivery);
   await viewer.reload();
   await viewer.locator('[data-testid="notice"] h3', { hasText: 'Fire drill on Friday' }).waitFor();
+  const seenByViewer = viewer.locator('[data-testid="notice"]', { has: viewer.locator('h3', { hasText: 'Fire drill on Friday' }) });
+  assert.equal((await seenByViewer.getByTestId('notice-author').textContent()).trim(), 'Posted by manager1');
   await viewer.getByTestId('nav-notify').click();
   await waitFor('delivery shown as sent', async () => {
     await viewer.reload();

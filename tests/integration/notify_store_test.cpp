@@ -45,6 +45,7 @@ class NotifyStoreTest : public ::testing::Test {
     n.body = "AHU 1";
     n.created_ms = created;
     n.link = "/alarms/1";
+    n.author = "mia";
     return n;
   }
   static Delivery delivery(const Notification& n, int index, std::string user, std::int64_t due) {

@@ -7,6 +7,7 @@
 #  3. registers customer CBENCH, building B001, thing CBENCH_B001_01;
 #  4. starts `nbms-mwsim --alarm-burst N` (N = BURST, default 10000): the MW
 #     raises N alarms (BURST-0..) as fast as it can when its live phase starts;
+#     they stay active (no --alarm-clear-after);
 #  5. meanwhile polls GET .../alarms (all current alarms, as the console's
 #     first load) back to back with curl, one request at a time, until the
 #     health figures (checked every 0.5 s) count N raises or TIMEOUT seconds

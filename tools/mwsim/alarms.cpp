@@ -68,12 +68,19 @@ std::vector<std::string> AlarmSim::period(LocalMinute time) {
   std::vector<std::string> out;
   const auto& points = thing_.points();
   if (points.empty()) return out;
-  // Clear the burst and about half of the others.
+  // The burst clears only when its time has come (never in its own log: a
+  // flood that clears within the same second is no flood); about half of the
+  // random alarms clear at every log.
+  const bool clear_burst = options_.burst_clear_after > 0 && since_burst_ >= 0 &&
+                           since_burst_ == options_.burst_clear_after;
+  if (since_burst_ >= 0) ++since_burst_;
   std::vector<std::string> ids;
   ids.reserve(active_.size());
   for (const auto& [id, a] : active_) ids.push_back(id);
   for (const auto& id : ids) {
-    if (id.starts_with("BURST-") || std::bernoulli_distribution(0.5)(rng_)) {
+    if (id.starts_with("BURST-")) {
+      if (clear_burst) out.push_back(clear(id, time, 1));
+    } else if (std::bernoulli_distribution(0.5)(rng_)) {
       out.push_back(clear(id, time, 1));
     }
   }
@@ -96,6 +103,7 @@ std::vector<std::string> AlarmSim::period(LocalMinute time) {
 
 std::vector<std::string> AlarmSim::burst(LocalMinute time) {
   std::vector<std::string> out;
+  since_burst_ = 0;
   const auto& points = thing_.points();
   for (std::size_t i = 0; i < options_.burst && !points.empty(); ++i) {
     const std::string id = "BURST-" + std::to_string(i);

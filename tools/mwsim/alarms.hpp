@@ -20,6 +20,10 @@ struct AlarmSimOptions {
   std::size_t burst = 0;  // raises in one burst when the live phase starts (0: none)
   int chatter = 0;        // raise/clear cycles of one chattering point per log (0: none)
   std::uint64_t seed = 42;
+  // The burst alarms stay active until the period() this many logs after the
+  // burst's own log clears them (1: the next log); 0: never (they stay active,
+  // as a real flood whose cause nobody fixed).
+  int burst_clear_after = 0;
 };
 
 // `Alarm` payload. `status` is raise, update or clear; name, point and
@@ -32,11 +36,13 @@ class AlarmSim {
  public:
   AlarmSim(const SimThing& thing, AlarmSimOptions options);
 
-  // One log period at `time`: clears about half of the active alarms, raises
-  // about `per_period` new ones, and (with `chatter`) cycles the chattering point.
+  // One log period at `time`: clears about half of the active random alarms,
+  // raises about `per_period` new ones, (with `chatter`) cycles the
+  // chattering point, and clears the burst when `burst_clear_after` logs
+  // have passed since it. The period() of the burst's own log never clears it.
   std::vector<std::string> period(LocalMinute time);
-  // `burst` raises at `time` on distinct points (alarm ids `BURST-<n>`), cleared
-  // again by the next period().
+  // `burst` raises at `time` on distinct points (alarm ids `BURST-<n>`); they
+  // stay active as `burst_clear_after` says.
   std::vector<std::string> burst(LocalMinute time);
 
   std::size_t active() const { return active_.size(); }
@@ -63,6 +69,8 @@ class AlarmSim {
   std::map<std::string, EventStamp> last_;  // per alarm id: the last stamp sent
   std::uint64_t raised_ = 0;
   std::uint64_t cleared_ = 0;
+  // Logs since the last burst: -1 before any; 0 during the burst's own log.
+  int since_burst_ = -1;
 };
 
 }  // namespace nbms::mwsim

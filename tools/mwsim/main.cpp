@@ -71,7 +71,11 @@ Options:
                          points, priorities mostly low); about half of the
                          active alarms clear at each log (default 0: no alarms)
   --alarm-burst N        a flood: N raises per thing at once when the live phase
-                         starts (alarm ids BURST-<n>), cleared at the next log
+                         starts (alarm ids BURST-<n>); they stay active (see
+                         --alarm-clear-after)
+  --alarm-clear-after N  clear the burst's alarms at the N-th log after the
+                         burst (1 = the next log; default 0 = never: they stay
+                         active until the simulator stops)
   --alarm-chatter N      a chattering point: alarm CHATTER-0 of each thing is
                          raised and cleared N times within one second at every
                          log (N >= 3 counts as chattering in nbmsd's health figures)
@@ -170,6 +174,8 @@ Options parse_args(int argc, char** argv) {
       o.alarms.per_period = parse_number<double>(arg, value());
     } else if (arg == "--alarm-burst") {
       o.alarms.burst = parse_number<std::size_t>(arg, value());
+    } else if (arg == "--alarm-clear-after") {
+      o.alarms.burst_clear_after = parse_number<int>(arg, value());
     } else if (arg == "--alarm-chatter") {
       o.alarms.chatter = parse_number<int>(arg, value());
     } else if (arg == "--legacy-topic") {
@@ -197,6 +203,9 @@ Options parse_args(int argc, char** argv) {
   if (!(o.alarms.per_period >= 0) || o.alarms.per_period > 1000) die("--alarms must be 0..1000");
   if (o.alarms.burst > 100000) die("--alarm-burst must be 0..100000");
   if (o.alarms.chatter < 0 || o.alarms.chatter > 100) die("--alarm-chatter must be 0..100");
+  if (o.alarms.burst_clear_after < 0 || o.alarms.burst_clear_after > 100000) {
+    die("--alarm-clear-after must be 0..100000");
+  }
   if (!o.bundle_files.empty()) {
     for (const auto& f : o.bundle_files) {
       auto b = load_bundle(f);

@@ -144,6 +144,10 @@ struct NotifyConfig {
   std::string smtp_from;           // required with smtp_host: local@domain
   std::string smtp_from_name = "nbms";
   std::int64_t smtp_timeout_s = 30;  // 1..600, the whole session
+  // At start, alarms raised within this many minutes that are still raised
+  // are handed to the outbox again (a crash may have lost the in-memory
+  // hand-off; ids already in the outbox are skipped). 0..10080; 0: off.
+  int replay_window_minutes = 60;
   bool web_push() const { return !vapid_subject.empty(); }
   bool email() const { return !smtp_host.empty(); }
   bool operator==(const NotifyConfig&) const = default;
@@ -234,6 +238,11 @@ Result<void> validate(const Config& c);
 // "no secret configured" and gives "". Unreadable, empty (after stripping) or
 // larger than 64 KiB: an error.
 Result<std::string> read_secret(const std::string& path);
+// read_secret for a secret only nbmsd's user (and group) should see: also
+// refused when the path is not a regular file or others may read or write it
+// (the message names the mode and says to chmod 600). nbmsd --check-config and
+// the start use it for notify.smtp_password_file.
+Result<std::string> read_private_secret(const std::string& path);
 
 // "HOST:PORT" as written in the file, brackets around IPv6 ("[::1]:8080").
 std::string http_listen(const HttpConfig& h);

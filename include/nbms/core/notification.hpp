@@ -36,6 +36,9 @@ struct Notification {
   std::string body;
   std::int64_t created_ms = 0;
   std::string link;  // a path or URL of the dashboard to open; may be empty
+  // Who wrote it: the user name of the manager who posted a notice; empty for
+  // nbmsd's own notifications (alarms). At most 64 bytes.
+  std::string author;
   bool operator==(const Notification&) const = default;
 };
 

@@ -13,10 +13,12 @@
 // Owns one worker thread (start/stop); all sending happens there, one delivery
 // at a time. enqueue() and wake() may be called from any thread. The stores,
 // clock and senders are not owned and must outlive the dispatcher.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -37,6 +39,18 @@ struct DispatcherOptions {
   std::size_t batch = 64;              // deliveries taken per pass
   std::int64_t idle_poll_ms = 60'000;  // longest sleep when nothing is due
   std::uint64_t jitter_seed = 0;       // 0: from std::random_device
+};
+
+// The outbox as health shows it: finished outcomes since this dispatcher was
+// created, and the unfinished deliveries now.
+struct DispatcherStats {
+  std::uint64_t delivered = 0;  // sent since start
+  std::uint64_t failed = 0;     // failed since start (rejected, or retries exhausted)
+  std::uint64_t expired = 0;    // expired since start (endpoint gone or removed)
+  std::size_t queued = 0;  // unfinished deliveries (pending or in_flight), counted up to a limit
+  bool queued_capped = false;                     // more than the limit: queued is that limit
+  std::size_t retrying = 0;                       // of those, pending after at least one attempt
+  std::optional<std::int64_t> oldest_pending_ms;  // created_ms of the oldest unfinished one
 };
 
 class Dispatcher {
@@ -73,6 +87,10 @@ class Dispatcher {
   // jittered (between 50 % and 100 % of it).
   std::int64_t backoff_ms(int attempts);
 
+  // Counters plus one bounded scan of the unfinished deliveries (at most
+  // `limit` are read). Any thread.
+  Result<DispatcherStats> stats(std::size_t limit = 10000) const;
+
  private:
   void attempt(Delivery d);
   void loop();
@@ -89,6 +107,9 @@ class Dispatcher {
   bool stopping_ = false;  // under mu_
   bool woken_ = false;     // under mu_
   std::thread worker_;
+  std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> expired_{0};
 };
 
 }  // namespace nbms::notify

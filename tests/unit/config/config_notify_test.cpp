@@ -25,6 +25,7 @@ TEST(ConfigNotify, DefaultsAreWebhooksOnlyWithTheKeyUnderTheDataDir) {
   EXPECT_FALSE(c->notify.allow_private_addresses);
   EXPECT_EQ(c->notify.max_attempts, 10);
   EXPECT_EQ(c->notify.initial_backoff_ms, 30000);
+  EXPECT_EQ(c->notify.replay_window_minutes, 60);
   EXPECT_EQ(vapid_key_path(*c), "/var/lib/nbms/notify/vapid.key");
   Config moved;
   ASSERT_TRUE(apply_data_dir(moved, "/srv/nbms"));
@@ -39,7 +40,8 @@ TEST(ConfigNotify, FullSectionRoundTrips) {
     "max_attempts": 5, "initial_backoff_ms": 1000, "max_backoff_ms": 60000,
     "smtp_host": "smtp.example.com", "smtp_port": 465, "smtp_starttls": false,
     "smtp_username": "nbms", "smtp_password_file": "/etc/nbms/smtp.password",
-    "smtp_from": "nbms@example.com", "smtp_from_name": "NBMS Ops", "smtp_timeout_s": 60}})");
+    "smtp_from": "nbms@example.com", "smtp_from_name": "NBMS Ops", "smtp_timeout_s": 60,
+    "replay_window_minutes": 0}})");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(vapid_key_path(*c), "/etc/nbms/vapid.key");
   EXPECT_TRUE(c->notify.web_push());
@@ -48,6 +50,7 @@ TEST(ConfigNotify, FullSectionRoundTrips) {
   EXPECT_FALSE(c->notify.smtp_starttls);
   EXPECT_EQ(c->notify.smtp_from_name, "NBMS Ops");
   EXPECT_EQ(c->notify.max_backoff_ms, 60000);
+  EXPECT_EQ(c->notify.replay_window_minutes, 0);
   auto back = parse(to_json(*c));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, *c);
@@ -74,6 +77,10 @@ TEST(ConfigNotify, RangesAreNamed) {
             "notify.smtp_port: must be an integer 1..65535, got 0");
   EXPECT_EQ(notify_error(R"("smtp_timeout_s": 601)"),
             "notify.smtp_timeout_s: must be an integer 1..600, got 601");
+  EXPECT_EQ(notify_error(R"("replay_window_minutes": 10081)"),
+            "notify.replay_window_minutes: must be an integer 0..10080, got 10081");
+  EXPECT_EQ(notify_error(R"("replay_window_minutes": -1)"),
+            "notify.replay_window_minutes: must be an integer 0..10080, got -1");
   EXPECT_EQ(notify_error(R"("initial_backoff_ms": 99)"),
             "notify.initial_backoff_ms: must be an integer 100..3600000, got 99");
   EXPECT_NE(notify_error(R"("allow_private_addresses": "yes")").find("allow_private_addresses"),

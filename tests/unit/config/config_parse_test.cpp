@@ -407,7 +407,8 @@ TEST(ConfigToJson, DefaultsInFileLayout) {
     "smtp_password_file": "",
     "smtp_from": "",
     "smtp_from_name": "nbms",
-    "smtp_timeout_s": 30
+    "smtp_timeout_s": 30,
+    "replay_window_minutes": 60
   },
   "broker": {
     "mode": "none",

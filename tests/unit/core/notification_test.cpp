@@ -139,6 +139,14 @@ TEST(NotificationValidation, RejectsBadFields) {
   n = alarm("b1");
   n.id = std::string(101, 'a');
   EXPECT_FALSE(validate(n));
+  n = alarm("b1");
+  n.author = std::string(64, 'm');  // user names are shorter; 64 bytes is the bound
+  EXPECT_TRUE(validate(n));
+  n.author = std::string(65, 'm');
+  EXPECT_EQ(validate(n).error().message,
+            "notification author must be at most 64 bytes without control characters");
+  n.author = "mia\n";
+  EXPECT_FALSE(validate(n));
 }
 
 TEST(EndpointValidation, PerKindRules) {

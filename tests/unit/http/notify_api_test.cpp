@@ -177,6 +177,7 @@ TEST_F(NotifyApi, NoticeFansOutAndShowsInDeliveryStatus) {
   EXPECT_EQ(notice["deliveries"], 1);
   EXPECT_EQ(notice["priority"], "medium");
   EXPECT_EQ(notice["kind"], "notice");
+  EXPECT_EQ(notice["author"], "mgr");  // the caller, never a member of the request
   EXPECT_TRUE(notice["id"].get<std::string>().starts_with(std::string("notice.") + kC + "."));
   clock.now += 1000;
   r = call(manager, "POST", std::string("customers/") + kC + "/notices",
@@ -187,6 +188,8 @@ TEST_F(NotifyApi, NoticeFansOutAndShowsInDeliveryStatus) {
   ASSERT_EQ(notices["notices"].size(), 2u);
   EXPECT_EQ(notices["notices"][0]["title"], "Second");  // newest first
   EXPECT_EQ(notices["notices"][1]["title"], "Fire drill");
+  EXPECT_EQ(notices["notices"][0]["author"], "mgr");
+  EXPECT_EQ(notices["notices"][1]["author"], "mgr");
   const auto one =
       body_of(call(viewer, "GET", std::string("customers/") + kC + "/notices?limit=1"));
   EXPECT_EQ(one["notices"].size(), 1u);
@@ -210,6 +213,10 @@ TEST_F(NotifyApi, NoticeFansOutAndShowsInDeliveryStatus) {
   r = call(manager, "POST", std::string("customers/") + kC + "/notices",
            R"({"title":"x","priority":"max"})");
   EXPECT_EQ(message(r), "'priority' must be low, medium, high or urgent");
+  // The author is the caller; a request cannot name another.
+  r = call(manager, "POST", std::string("customers/") + kC + "/notices",
+           R"({"title":"x","author":"admin"})");
+  EXPECT_EQ(r.status, 400);
   const auto actions = audited();
   EXPECT_EQ(std::count(actions.begin(), actions.end(), "notice.post"), 2);
 }

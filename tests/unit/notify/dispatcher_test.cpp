@@ -220,6 +220,48 @@ TEST_F(DispatcherTest, RetriesWithGrowingJitteredBackoffThenFails) {
   EXPECT_EQ(hooks.sent.size(), 4u);
 }
 
+TEST_F(DispatcherTest, StatsCountOutcomesAndTheUnfinishedOnes) {
+  auto d = make();
+  auto empty = d->stats();
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->queued, 0u);
+  EXPECT_FALSE(empty->oldest_pending_ms.has_value());
+
+  hooks.script = {{SendOutcome::delivered, ""},
+                  {SendOutcome::retry, "HTTP 503"},
+                  {SendOutcome::rejected, "HTTP 400"}};
+  const auto first = clock.now;
+  for (const char* id : {"n1", "n2", "n3"}) ASSERT_TRUE(d->enqueue(notice(id)));
+  clock.now += 10;
+  ASSERT_TRUE(d->enqueue(notice("n4")));
+  // Before any attempt: four queued, none retrying, the oldest created first.
+  auto s = d->stats();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->queued, 4u);
+  EXPECT_EQ(s->retrying, 0u);
+  EXPECT_EQ(s->oldest_pending_ms, first);
+  options.batch = 3;
+  auto limited = std::make_unique<Dispatcher>(outbox, subs, clock, options);
+  limited->set_sender(ChannelKind::webhook, &hooks);
+  ASSERT_EQ(*limited->run_once(), 3u);  // n1 sent, n2 to retry, n3 failed
+  s = limited->stats();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->delivered, 1u);
+  EXPECT_EQ(s->failed, 1u);
+  EXPECT_EQ(s->expired, 0u);
+  EXPECT_EQ(s->queued, 2u);  // n2 (waiting to retry) and n4 (not tried)
+  EXPECT_EQ(s->retrying, 1u);
+  EXPECT_EQ(s->oldest_pending_ms, first);  // n2 was created first
+  EXPECT_FALSE(s->queued_capped);
+  // The scan is bounded: past the limit, queued says the limit and capped.
+  s = limited->stats(1);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->queued, 1u);
+  EXPECT_TRUE(s->queued_capped);
+  // Counters belong to the dispatcher that sent.
+  EXPECT_EQ(d->stats()->delivered, 0u);
+}
+
 TEST_F(DispatcherTest, BackoffIsCapped) {
   auto d = make();
   for (int i = 0; i < 50; ++i) {

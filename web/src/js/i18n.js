@@ -312,6 +312,7 @@ const dict = {
     'notices.send': 'Send to all users',
     'notices.sent': 'Posted; {n} deliveries queued.',
     'notices.none': 'No notices.',
+    'notices.author': 'Posted by {user}',
   },
   ko: {
     'nav.overview': '개요',
@@ -622,6 +623,7 @@ const dict = {
     'notices.send': '모든 사용자에게 보내기',
     'notices.sent': '올렸습니다. 전송 {n}건 대기 중.',
     'notices.none': '공지가 없습니다.',
+    'notices.author': '작성자: {user}',
   },
 };
 

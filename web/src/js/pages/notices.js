@@ -1,6 +1,6 @@
 // #/notices (every user): the notices of the user's customer, newest first.
 // Managers (and the admin) post one; it goes to every user of the customer who
-// subscribed to notices, over their channels.
+// subscribed to notices, over their channels. Each notice shows who posted it.
 import { get, post, seg } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, message } from '../dom.js';
@@ -51,6 +51,8 @@ export async function noticesPage(app) {
       list.replaceChildren(...data.notices.map((n) => h('article', { class: 'card notice prio-' + n.priority, 'data-testid': 'notice', 'data-id': n.id },
         h('h3', { text: n.title }),
         h('p', { class: 'muted small', text: `${showInstant(n.created_ms)} · ${t('priority.' + n.priority)}${n.building ? ' · ' + n.building : ''}` }),
+        // Notices stored before authors were kept have none.
+        n.author ? h('p', { class: 'muted small notice-author', 'data-testid': 'notice-author', text: t('notices.author', { user: n.author }) }) : null,
         n.body ? h('p', { class: 'notice-body', text: n.body }) : null)));
       if (!data.notices.length) list.append(h('p', { class: 'muted', text: t('notices.none') }));
     } catch (e) {
