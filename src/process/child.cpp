@@ -89,8 +89,9 @@ namespace {
   if (::getppid() != parent) ::_exit(0);  // the parent died before prctl
   sigset_t none;
   ::sigemptyset(&none);
-  // NOLINTNEXTLINE(concurrency-mt-unsafe): after fork the child has one thread, and
-  // sigprocmask is async-signal-safe (pthread_sigmask is not on POSIX's list).
+  // After fork the child has one thread, and sigprocmask is async-signal-safe
+  // (pthread_sigmask is not on POSIX's list).
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): see above
   if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) die();
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
