@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages nbms needs to build, run and test, and only
 # those that are missing. Idempotent; non-interactive. Needs root (or sudo).
+#   tools/deps.sh            build and run
+#   tools/deps.sh --test     also what the tests need (tools/test.sh)
+#   tools/deps.sh --clang    also clang-19, its sanitizer and libFuzzer runtimes and
+#                            clang-tidy-19 (tools/fuzz.sh, tools/tidy.sh, tools/test.sh --asan)
+# The options combine (tools/deps.sh --test --clang).
 set -euo pipefail
 
 packages=(
@@ -14,10 +19,21 @@ packages=(
 # conflicts with Debian's npm package).
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
-if [ "${1:-}" = "--test" ]; then
-  packages+=(rocksdb-tools openssl)
-  packages+=(chromium fonts-nanum)  # web dashboard e2e tests (tests/e2e): headless browser, Hangul glyphs
-fi
+for option in "$@"; do
+  case "$option" in
+    --test)
+      packages+=(rocksdb-tools openssl)
+      packages+=(chromium fonts-nanum)  # web dashboard e2e tests (tests/e2e): headless browser, Hangul glyphs
+      ;;
+    --clang)
+      # clang-14 (Debian's default) cannot compile the project's C++23 against
+      # libstdc++ 12; clang-19 from bookworm's own repository can.
+      # libclang-rt-19-dev holds libFuzzer and the sanitizer runtimes.
+      packages+=(clang-19 libclang-rt-19-dev clang-tidy-19)
+      ;;
+    *) echo "usage: tools/deps.sh [--test] [--clang]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

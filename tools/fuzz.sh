@@ -6,7 +6,7 @@
 #   tools/fuzz.sh --target http_api     one target (mw_codec, http_api, ws_channel)
 #   tools/fuzz.sh --build-only          build, do not run
 #   tools/fuzz.sh -- -len_control=0     extra libFuzzer flags after --
-#   tools/fuzz.sh --deps-only           install clang-19 and libclang-rt-19-dev if missing
+#   tools/fuzz.sh --deps-only           install clang-19 and its runtimes if missing (tools/deps.sh --clang)
 #   tools/fuzz.sh --build build-asan    run the targets of an existing NBMS_FUZZ build
 #                                       (tools/test.sh's sanitizer build) instead of build-fuzz/
 # New inputs that reach new code go to build-fuzz/corpus/<target>/ (the seeds in
@@ -14,7 +14,8 @@
 # written to build-fuzz/artifacts/<target>-crash-<sha1> and makes the script
 # exit non-zero once every target has run, printing the report, the path of the
 # input and the command that reproduces it. Needs only Debian's apt (for
-# clang-19 and libclang-rt-19-dev, installed if missing): no other network.
+# clang-19 and its runtimes, installed if missing by tools/deps.sh --clang): no
+# other network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,25 +47,7 @@ fi
 
 export CCACHE_BASEDIR="$PWD"
 if [ -z "$build" ] || [ "$deps_only" = 1 ]; then
-  # clang-14 (Debian's default) cannot compile the project's C++23 against
-  # libstdc++ 12; clang-19 from bookworm's own repository can. libclang-rt-19-dev
-  # holds libFuzzer and the sanitizer runtimes.
-  packages=(clang-19 libclang-rt-19-dev)
-  missing=()
-  for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-      missing+=("$p")
-    fi
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "nbms: installing ${missing[*]}" >&2
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-    export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -q
-    $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-  fi
-  ./tools/deps.sh  # the project's own libraries (Boost, simdjson, spdlog, OpenSSL, ...)
+  ./tools/deps.sh --clang  # clang-19, its runtimes, and the project's own libraries
   [ "$deps_only" = 1 ] && exit 0
 
   build=build-fuzz

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test suite. CI (.ci/run) calls it with no option: step 1.
-# Installs what is missing (Debian packages, the dashboard's npm packages), then:
+# The test suite; CI (.ci/run) calls it with no option.
+# Installs what is missing (Debian packages, clang-19, the dashboard's npm
+# packages), then:
 #   1. RelWithDebInfo build in build/ with g++ and -Werror; every unit and
 #      integration test (real Mosquitto + RocksDB + nbmsd) with CTest; the
 #      dashboard's end-to-end tests in headless Chromium (tests/e2e).
@@ -8,15 +9,16 @@
 #   3. One clang-19 build with AddressSanitizer + UBSan in build-asan/ that also
 #      builds the libFuzzer targets: every unit and integration test under the
 #      sanitizers, then a short fuzz run of each target from the seed corpus in
-#      tests/fuzz/corpus (FUZZ_SECONDS, 60 by default; tools/fuzz.sh).
+#      tests/fuzz/corpus (tools/fuzz.sh; FUZZ_SECONDS per target).
 # Options:
-#   tools/test.sh            step 1 (what CI runs today)
-#   tools/test.sh --all      steps 1, 2 and 3 (to join CI once a whole run on an
-#                            idle 2-core machine is measured: docs/reliability.md)
-#   tools/test.sh --asan     step 3 only
+#   tools/test.sh            steps 1, 2 and 3, fuzzing 30 s per target (what CI
+#                            runs; its time on a 2-core machine: docs/reliability.md)
+#   tools/test.sh --all      the same with 60 s of fuzzing per target
+#   tools/test.sh --asan     step 3 only, fuzzing 60 s per target
 #   tools/test.sh --tidy     step 2 only
 #   tools/test.sh --tsan     ThreadSanitizer build (g++) in build-tsan/, unit and
 #                            integration tests (suppressions: tests/tsan.supp); not in CI
+# FUZZ_SECONDS overrides the fuzzing time per target in every mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="$PWD"
@@ -30,7 +32,11 @@ esac
 stage() { echo "== tools/test.sh: $1 ($(date -u +%H:%M:%S))" >&2; }
 started=$(date +%s)
 
-./tools/deps.sh --test
+if [ "$mode" = --tsan ]; then
+  ./tools/deps.sh --test
+else
+  ./tools/deps.sh --test --clang  # clang-19 for the sanitizer build, clang-tidy-19
+fi
 
 if [ "$mode" = default ] || [ "$mode" = --all ]; then
   stage "g++ build, CTest, browser tests"
@@ -40,14 +46,19 @@ if [ "$mode" = default ] || [ "$mode" = --all ]; then
   tests/e2e/run.sh build
 fi
 
-if [ "$mode" = --all ] || [ "$mode" = --tidy ]; then
+if [ "$mode" = default ] || [ "$mode" = --all ] || [ "$mode" = --tidy ]; then
   stage "clang-tidy"
   tools/tidy.sh
 fi
 
-if [ "$mode" = --all ] || [ "$mode" = --asan ]; then
+if [ "$mode" = default ]; then
+  fuzz_seconds="${FUZZ_SECONDS:-30}"
+else
+  fuzz_seconds="${FUZZ_SECONDS:-60}"
+fi
+
+if [ "$mode" = default ] || [ "$mode" = --all ] || [ "$mode" = --asan ]; then
   stage "ASan + UBSan build (clang-19, with the fuzz targets)"
-  tools/fuzz.sh --deps-only
   build=build-asan
   # An older build-asan/ may be a g++ one: a compiler cannot change in place.
   if [ -f "$build/CMakeCache.txt" ] && ! grep -q '^NBMS_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
@@ -67,8 +78,8 @@ if [ "$mode" = --all ] || [ "$mode" = --asan ]; then
     LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}" \
     ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 600
-  stage "fuzzing, ${FUZZ_SECONDS:-60} s per target"
-  tools/fuzz.sh --build "$build" --seconds "${FUZZ_SECONDS:-60}"
+  stage "fuzzing, $fuzz_seconds s per target"
+  tools/fuzz.sh --build "$build" --seconds "$fuzz_seconds"
 fi
 
 if [ "$mode" = --tsan ]; then

@@ -7,7 +7,8 @@
 #   tools/tidy.sh FILE...         these files
 #   tools/tidy.sh --fix ...       apply clang-tidy's fixes (review them, then clang-format)
 # Configures build-tidy/ with clang++-19 for its compile_commands.json (nothing
-# is compiled). Needs only Debian's apt for clang-19 and clang-tidy-19.
+# is compiled). Needs only Debian's apt for clang-19 and clang-tidy-19
+# (tools/deps.sh --clang installs them if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,22 +25,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-packages=(clang-19 clang-tidy-19)
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "nbms: installing ${missing[*]}" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-./tools/deps.sh --test  # the libraries and GoogleTest, so that every file parses
+# clang-19 and clang-tidy-19; the libraries and GoogleTest, so that every file parses.
+./tools/deps.sh --test --clang
 
 # clang's view of the code: clang-tidy runs the clang front end, so the
 # compile commands must be clang's (g++'s flags and its Asio detection differ).

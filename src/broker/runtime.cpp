@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,11 +12,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "nbms/process/child.hpp"
@@ -396,7 +397,8 @@ struct Runtime::Impl {
         why = "no pid in " + options.pid_file;
       } else if (::kill(static_cast<pid_t>(p), SIGHUP) != 0) {
         failed = true;
-        why = "SIGHUP to pid " + std::to_string(p) + " failed: " + std::strerror(errno);
+        why = "SIGHUP to pid " + std::to_string(p) +
+              " failed: " + std::generic_category().message(errno);
       }
     }
     if (!options.reload_command.empty()) {

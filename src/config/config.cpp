@@ -58,7 +58,7 @@ constexpr Range kCertValidityDays{1, 3650};
 constexpr Range kCrlValidityDays{1, 365};
 constexpr Range kBrokerPort{1, 65535};
 constexpr Range kHttpTimeoutMs{100, 120'000};
-constexpr Range kPushTtlS{0, 28 * 24 * 3600};
+constexpr Range kPushTtlS{0, 28LL * 24 * 3600};
 constexpr Range kMaxAttempts{1, 100};
 constexpr Range kInitialBackoffMs{100, 3'600'000};
 constexpr Range kMaxBackoffMs{100, 86'400'000};

@@ -114,7 +114,7 @@ bhttp::response<bhttp::string_body> to_message(Response out, unsigned version, b
   return res;
 }
 
-void log_exception(std::exception_ptr e, const char* what) {
+void log_exception(const std::exception_ptr& e, const char* what) {
   if (!e) return;
   try {
     std::rethrow_exception(e);
@@ -163,7 +163,7 @@ struct Server::Impl {
         ioc(static_cast<int>(options.threads == 0 ? 1 : options.threads)) {}
 
   // `redirect`: a plain listener that answers every request with a redirect to HTTPS.
-  net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool redirect);
+  net::awaitable<void> accept_loop(tcp::acceptor& listener, bool redirect);
   template <class Stream>
   net::awaitable<void> serve(std::shared_ptr<Connection<Stream>> conn, std::uint64_t id,
                              bool redirect);
@@ -235,7 +235,7 @@ void Server::Impl::register_connection(std::shared_ptr<Connection<Stream>> conn,
   }
   auto executor = conn->stream.get_executor();
   net::co_spawn(executor, serve(std::move(conn), id, redirect),
-                [](std::exception_ptr e) { log_exception(e, "http connection"); });
+                [](const std::exception_ptr& e) { log_exception(e, "http connection"); });
 }
 
 void Server::Impl::unregister(std::uint64_t id) {
@@ -469,7 +469,7 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
           co_await session->signal.async_wait(use_awaitable_ec(wec));
         }
       },
-      [](std::exception_ptr e) { log_exception(e, "websocket writer"); });
+      [](const std::exception_ptr& e) { log_exception(e, "websocket writer"); });
 
   beast::flat_buffer buffer;
   for (;;) {
@@ -618,11 +618,11 @@ Result<std::uint16_t> Server::start() {
   }
 
   net::co_spawn(impl.acceptor->get_executor(), impl.accept_loop(*impl.acceptor, false),
-                [](std::exception_ptr e) { log_exception(e, "http accept loop"); });
+                [](const std::exception_ptr& e) { log_exception(e, "http accept loop"); });
   if (impl.redirect_acceptor) {
-    net::co_spawn(impl.redirect_acceptor->get_executor(),
-                  impl.accept_loop(*impl.redirect_acceptor, true),
-                  [](std::exception_ptr e) { log_exception(e, "http redirect accept loop"); });
+    net::co_spawn(
+        impl.redirect_acceptor->get_executor(), impl.accept_loop(*impl.redirect_acceptor, true),
+        [](const std::exception_ptr& e) { log_exception(e, "http redirect accept loop"); });
   }
   const std::size_t n = o.threads == 0 ? 1 : o.threads;
   for (std::size_t i = 0; i < n; ++i) {

@@ -5,17 +5,25 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 namespace nbms::process {
+
+namespace {
+// strerror is not thread-safe (nbmsd runs many threads); this is.
+std::string errno_text(int e) {
+  return std::generic_category().message(e);
+}
+}  // namespace
 
 Backoff::Backoff(std::chrono::milliseconds min, std::chrono::milliseconds max,
                  std::chrono::milliseconds stable)
@@ -35,7 +43,7 @@ std::string describe_status(int wait_status) {
   if (WIFEXITED(wait_status)) return "exit " + std::to_string(WEXITSTATUS(wait_status));
   if (WIFSIGNALED(wait_status)) {
     const int sig = WTERMSIG(wait_status);
-    const char* name = ::strsignal(sig);
+    const char* name = ::sigdescr_np(sig);  // strsignal's thread-safe variant (glibc 2.32)
     return "signal " + std::to_string(sig) + (name ? " (" + std::string(name) + ")" : "");
   }
   return "status " + std::to_string(wait_status);
@@ -81,6 +89,9 @@ namespace {
   if (::getppid() != parent) ::_exit(0);  // the parent died before prctl
   sigset_t none;
   ::sigemptyset(&none);
+  // After fork the child has one thread, and sigprocmask is async-signal-safe
+  // (pthread_sigmask is not on POSIX's list).
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): see above
   if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) die();
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
@@ -106,26 +117,27 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
   }
   std::vector<std::string> args = argv;  // owned copies: c_str() stays valid in the child
   std::vector<char*> cargv;
+  cargv.reserve(args.size() + 1);
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
 
   int out[2];
   int err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) {
-    return fail(Errc::io, std::string("pipe: ") + std::strerror(errno));
+    return fail(Errc::io, std::string("pipe: ") + errno_text(errno));
   }
   if (::pipe2(err, O_CLOEXEC) != 0) {
     const int e = errno;
     ::close(out[0]);
     ::close(out[1]);
-    return fail(Errc::io, std::string("pipe: ") + std::strerror(e));
+    return fail(Errc::io, std::string("pipe: ") + errno_text(e));
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int e = errno;
     for (int fd : {out[0], out[1], err[0], err[1]}) ::close(fd);
-    return fail(Errc::io, std::string("fork: ") + std::strerror(e));
+    return fail(Errc::io, std::string("fork: ") + errno_text(e));
   }
   if (pid == 0) {
     ::close(out[0]);
@@ -145,7 +157,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    return fail(Errc::io, "cannot run '" + argv.front() + "': " + std::strerror(child_errno));
+    return fail(Errc::io, "cannot run '" + argv.front() + "': " + errno_text(child_errno));
   }
   ::fcntl(out[0], F_SETFL, ::fcntl(out[0], F_GETFL) | O_NONBLOCK);
   return ChildProcess(pid, out[0], std::move(on_line));
@@ -233,7 +245,7 @@ std::optional<int> ChildProcess::poll(std::chrono::milliseconds wait) {
 Result<void> ChildProcess::signal(int sig) const {
   if (!running()) return fail(Errc::unavailable, "the process is not running");
   if (::kill(pid_, sig) != 0) {
-    return fail(Errc::io, std::string("kill: ") + std::strerror(errno));
+    return fail(Errc::io, std::string("kill: ") + errno_text(errno));
   }
   return {};
 }

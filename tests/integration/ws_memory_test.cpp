@@ -21,6 +21,25 @@
 namespace nbms::it {
 namespace {
 
+// Under AddressSanitizer (tools/test.sh's sanitizer build, which builds nbmsd
+// with the same flags as this test) nbmsd's RSS is mostly ASan's allocator:
+// freed blocks wait in a quarantine (256 MB by default) before they are reused,
+// every block carries redzones, and each size class keeps its own pages. The
+// bounds below are for the real allocator and are checked in the g++ build;
+// under ASan the tests still drive the same paths (for ASan's checks) and print
+// the RSS, but do not hold it to those bounds.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kRssIsNbmsdsOwn = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kRssIsNbmsdsOwn = false;
+#else
+constexpr bool kRssIsNbmsdsOwn = true;
+#endif
+#else
+constexpr bool kRssIsNbmsdsOwn = true;
+#endif
+
 // VmRSS of a process in kB (0 if it cannot be read).
 std::uint64_t rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -155,7 +174,9 @@ TEST_F(WsMemoryTest, FiveThousandIdleConnectionsCostLittleMemory) {
   std::cout << "[ info     ] nbmsd VmRSS " << before << " kB -> " << open << " kB with " << kIdle
             << " idle WebSockets: " << per_connection_kb << " kB each\n";
   // Beast's stream, two coroutine frames, the channel and its hub entry.
-  EXPECT_LT(per_connection_kb, 64.0);
+  if (kRssIsNbmsdsOwn) {
+    EXPECT_LT(per_connection_kb, 64.0);
+  }
   // Still serving while they are open.
   EXPECT_EQ(nbmsd().get("/api/v1/health").status, 200);
 
@@ -172,7 +193,11 @@ TEST_F(WsMemoryTest, FiveThousandIdleConnectionsCostLittleMemory) {
   ASSERT_TRUE(wait_until([&] { return connections() == static_cast<std::uint64_t>(kIdle); }));
   const auto again = rss_kb(pid);
   std::cout << "[ info     ] second round of " << kIdle << ": " << again << " kB\n";
-  EXPECT_LT(again, open + (open - before) / 4) << "memory grew by a second round";
+  if (kRssIsNbmsdsOwn) {
+    EXPECT_LT(again, open + (open - before) / 4) << "memory grew by a second round";
+  } else {
+    std::cout << "[ info     ] AddressSanitizer build: RSS bounds not checked\n";
+  }
   clients.clear();
 }
 
@@ -221,7 +246,11 @@ TEST_F(WsMemoryTest, AClientThatNeverReadsKeepsItsQueueBoundedAndBlocksNobody) {
   const auto after = rss_kb(pid);
   std::cout << "[ info     ] nbmsd VmRSS " << before << " kB -> " << after
             << " kB after 400,000 values to a client that never reads\n";
-  EXPECT_LT(after, before + 16 * 1024) << "memory grew with the unread values";
+  if (kRssIsNbmsdsOwn) {
+    EXPECT_LT(after, before + 16 * 1024) << "memory grew with the unread values";
+  } else {
+    std::cout << "[ info     ] AddressSanitizer build: RSS bound not checked\n";
+  }
   const Json h = nbmsd().health();
   EXPECT_EQ(h["realtime"]["connections"], 2) << h.dump();
   EXPECT_EQ(h["ingest"]["realtime"], kRounds) << h.dump();

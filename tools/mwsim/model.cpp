@@ -382,7 +382,9 @@ struct Generator {
                                                kTypes.begin());
       const int instance = 100 + (meter ? ++meter_instances[ti] : ++local_instances[ti]);
       PointDef p;
-      p.name = meter ? code + "_" + t.suffix : code + "_" + tag + t.suffix;
+      p.name = code + "_";  // <code>_<suffix> for a meter, <code>_<tag><suffix> otherwise
+      if (!meter) p.name += tag;
+      p.name += t.suffix;
       p.point_id = thing_prefix;
       p.point_id += '.';
       p.point_id += std::to_string(meter ? 0 : device);

@@ -98,7 +98,7 @@ bool Publisher::connect() {
           .connect_timeout(std::chrono::seconds(5))
           .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
           .max_inflight(static_cast<int>(std::min<std::size_t>(options_.max_inflight, 65535)));
-  if (options_.uri.rfind("ssl://", 0) == 0) {
+  if (options_.uri.starts_with("ssl://")) {
     auto ssl = mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true);
     if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
     if (!options_.cert_file.empty()) {
