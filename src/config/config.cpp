@@ -64,7 +64,7 @@ constexpr Range kInitialBackoffMs{100, 3'600'000};
 constexpr Range kMaxBackoffMs{100, 86'400'000};
 constexpr Range kSmtpPort{1, 65535};
 constexpr Range kSmtpTimeoutS{1, 600};
-constexpr Range kReplayWindowMinutes{0, 7 * 24 * 60};
+constexpr Range kReplayWindowMinutes{0, 10'080};  // a week
 constexpr Range kLoopbackPort{0, 65535};
 constexpr Range kRestartMinMs{10, 600'000};
 constexpr Range kRestartMaxMs{10, 3'600'000};
