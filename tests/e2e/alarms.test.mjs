@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, USERS, artifacts, repoRoot, waitFor } from './fixture.mjs';
+import { System, track, USERS, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
 
 const require = createRequire(join(repoRoot, 'web/package.json'));
 const { chromium } = require('playwright-core');
@@ -46,22 +46,8 @@ after(async () => {
   await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
 }, { timeout: 60000 });
 
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'en-US', acceptDownloads: true });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.setDefaultTimeout(15000);
-  return page;
-}
-
-async function login(page, user, password) {
-  await page.goto(sys.base + '/#/login');
-  await page.getByTestId('login-user').fill(user);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await page.locator('main[data-page="overview"]').waitFor();
-}
+const newPage = () => openPage(browser, problems, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+const login = (page, user, password) => loginWithForm(page, sys.base, user, password);
 
 async function openConsole(page) {
   await page.goto(`${sys.base}/#/b/${C}/${B}`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, POINTS, USERS, ADMIN_PASSWORD, artifacts, repoRoot, waitFor } from './fixture.mjs';
+import { System, track, POINTS, USERS, ADMIN_PASSWORD, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
 
 const require = createRequire(join(repoRoot, 'web/package.json'));
 const { chromium } = require('playwright-core');
@@ -38,22 +38,9 @@ after(async () => {
   await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
 }, { timeout: 60000 });
 
-async function newPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.setDefaultTimeout(15000);
-  return page;
-}
-
-async function login(page, user, password) {
-  await page.goto(sys.base + '/#/login');
-  await page.getByTestId('login-user').fill(user);
-  await page.getByTestId('login-password').fill(password);
-  await page.getByTestId('login-submit').click();
-  await page.locator('main[data-page="overview"] [data-testid="building-card"]').first().waitFor();
-}
+const newPage = (options = {}) => openPage(browser, problems, options);
+const login = (page, user, password) =>
+  loginWithForm(page, sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
 
 async function shot(page, name, { fullPage = true } = {}) {
   await page.screenshot({ path: join(artifacts, name + '.png'), fullPage });

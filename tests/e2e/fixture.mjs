@@ -47,6 +47,29 @@ export async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
   }
 }
 
+/**
+ * A page in a browser context of its own (English, desktop-sized unless
+ * `options` say otherwise); its script errors and console errors are appended
+ * to `problems`, which each test file writes to its artifacts.
+ */
+export async function openPage(browser, problems, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+/** Logs in through the login form and waits for `ready` (by default the overview page). */
+export async function loginWithForm(page, base, user, password, ready = 'main[data-page="overview"]') {
+  await page.goto(base + '/#/login');
+  await page.getByTestId('login-user').fill(user);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.locator(ready).first().waitFor();
+}
+
 function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();

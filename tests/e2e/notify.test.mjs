@@ -16,7 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, USERS, artifacts, repoRoot, waitFor } from './fixture.mjs';
+import { System, track, USERS, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
 
 const require = createRequire(join(repoRoot, 'web/package.json'));
 const { chromium } = require('playwright-core');
@@ -47,16 +47,9 @@ after(async () => {
 }, { timeout: 60000 });
 
 async function loggedIn(user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  await context.grantPermissions(['notifications'], { origin: sys.base });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.setDefaultTimeout(15000);
-  await page.goto(sys.base + '/#/login');
-  await page.getByTestId('login-user').fill(user.name);
-  await page.getByTestId('login-password').fill(user.password);
-  await page.getByTestId('login-submit').click();
-  await page.locator('main[data-page="overview"]').waitFor();
+  const page = await openPage(browser, problems);
+  await page.context().grantPermissions(['notifications'], { origin: sys.base });
+  await loginWithForm(page, sys.base, user.name, user.password);
   return page;
 }
 
@@ -152,5 +145,7 @@ test('the settings page registers a webhook and a subscription; a posted notice 
   await viewer.screenshot({ path: join(artifacts, 'notify-deliveries.png'), fullPage: true });
   await viewer.context().close();
   await manager.context().close();
-  assert.deepEqual(problems, []);
+  // Script errors only: the console also has the login page's expected 401s
+  // and Chromium's refusal of push subscriptions in a headless context.
+  assert.deepEqual(problems.filter((p) => p.startsWith('pageerror')), []);
 });
