@@ -27,11 +27,12 @@ namespace {
 // every block carries redzones, and each size class keeps its own pages. The
 // bounds below are for the real allocator and are checked in the g++ build;
 // under ASan the tests still drive the same paths (for ASan's checks) and print
-// the RSS, but do not hold it to those bounds.
-#if defined(__SANITIZE_ADDRESS__)
+// the RSS, but do not hold it to those bounds. ThreadSanitizer's shadow memory
+// (tools/test.sh --tsan) likewise makes the RSS its own.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)  // g++
 constexpr bool kRssIsNbmsdsOwn = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#elif defined(__has_feature)  // clang
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 constexpr bool kRssIsNbmsdsOwn = false;
 #else
 constexpr bool kRssIsNbmsdsOwn = true;

@@ -175,7 +175,8 @@ TEST_F(AlarmsApi, AcknowledgeSingleAndBulkAreAudited) {
   ASSERT_EQ(body["not_found"].size(), 2u);
   EXPECT_EQ(body["not_found"][0]["thing"], "C000004_B001_01");  // not of this building
   EXPECT_EQ(body["not_found"][1]["alarm_id"], "nope");
-  for (const auto& a : ok(get("alarms"))["alarms"]) EXPECT_EQ(a["acknowledged"], true);
+  const auto current = ok(get("alarms"));  // kept: a range-for over a temporary's member dangles
+  for (const auto& a : current["alarms"]) EXPECT_EQ(a["acknowledged"], true);
   const auto entries = audit.with_action("alarm.ack");
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].target, "C000003_B001_01/A");
