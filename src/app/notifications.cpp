@@ -188,7 +188,7 @@ void Notifications::stop() {
   // from the alarms is left in memory when the outbox stops.
   alarm_notifier_.stop();
   dispatcher_.stop();
-  if (const auto dropped = alarm_notifier_.dropped(); dropped > 0) {
+  if (const auto dropped = alarm_notifier_.stats().dropped; dropped > 0) {
     logger()->warn("notifications: {} alarm notifications were dropped (queue full)", dropped);
   }
 }

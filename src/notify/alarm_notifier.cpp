@@ -215,16 +215,6 @@ void AlarmNotifier::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-std::uint64_t AlarmNotifier::enqueued() const {
-  std::lock_guard lock(mu_);
-  return counts_.enqueued;
-}
-
-std::uint64_t AlarmNotifier::dropped() const {
-  std::lock_guard lock(mu_);
-  return counts_.dropped;
-}
-
 AlarmNotifierStats AlarmNotifier::stats() const {
   std::lock_guard lock(mu_);
   auto s = counts_;

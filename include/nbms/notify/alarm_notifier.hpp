@@ -103,8 +103,6 @@ class AlarmNotifier {
   // Enqueues what is still queued, then joins.
   void stop();
 
-  std::uint64_t enqueued() const;  // handed to the dispatcher (new ids)
-  std::uint64_t dropped() const;   // lost to a full queue
   AlarmNotifierStats stats() const;
 
  private:
