@@ -216,6 +216,10 @@ net::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& listener, bool red
       co_await pause.async_wait(use_awaitable_ec(ec));
       continue;
     }
+    // Small frames (live values, answers) go out at once: with Nagle's
+    // algorithm a frame written while the previous one is unacknowledged waits
+    // for the peer's (possibly delayed) ACK.
+    socket.set_option(tcp::no_delay(true), ec);
     if (tls && !redirect) {
       register_connection(std::make_shared<Connection<TlsStream>>(std::move(socket), *tls), false);
     } else {
@@ -395,32 +399,84 @@ net::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection<Stream>> con
   }
 }
 
-// A WebSocket session: this coroutine reads; a second one on the same strand
-// writes what the channel queues, woken through `signal` (a timer that never
-// expires by itself and is cancelled to wake the writer).
+// The writing half of a WebSocket session: sends what the channel queues, one
+// frame at a time, on the connection's strand. A callback chain rather than a
+// coroutine: it runs once per frame, and waking it costs one post (no timer to
+// cancel, no coroutine to resume; docs/performance.md). The frame buffer is
+// reused, so a steady stream of values allocates nothing here.
+template <class Stream>
+struct WsWriter final : std::enable_shared_from_this<WsWriter<Stream>> {
+  WsWriter(Stream& stream, std::shared_ptr<ConnectionBase> conn)
+      : socket(stream), conn_(std::move(conn)) {}
+
+  // All on the strand. Writes until the channel has nothing more; the
+  // channel's wake brings it back.
+  void pump() {
+    if (writing_ || done_) return;
+    if (!close_with_ && channel->overflowed()) {
+      close_with_ = beast::websocket::close_reason(beast::websocket::close_code::policy_error,
+                                                   "send queue overflow");
+    }
+    if (close_with_) {
+      done_ = true;
+      socket.async_close(*close_with_, [self = this->shared_from_this()](beast::error_code) {});
+      return;
+    }
+    if (!channel->next_frame(frame_)) return;
+    writing_ = true;
+    socket.text(true);
+    socket.async_write(net::buffer(frame_),
+                       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->writing_ = false;
+                         if (ec) {
+                           self->done_ = true;
+                           return;
+                         }
+                         self->pump();
+                       });
+  }
+  // Closes with `reason` once the write in flight (if any) is done.
+  void close(beast::websocket::close_reason reason) {
+    if (!close_with_) close_with_ = std::move(reason);
+    pump();
+  }
+  // The reader ended: nothing more is written (a write in flight completes).
+  void stop() {
+    done_ = true;
+    channel.reset();
+  }
+
+  beast::websocket::stream<Stream&> socket;
+  std::shared_ptr<WsChannel> channel;  // set once, before the first pump
+
+ private:
+  const std::shared_ptr<ConnectionBase> conn_;  // the stream lives while a write is in flight
+  std::string frame_;
+  bool writing_ = false;
+  bool done_ = false;
+  std::optional<beast::websocket::close_reason> close_with_;
+};
+
+// A WebSocket session: this coroutine reads; a WsWriter on the same strand
+// writes.
 template <class Stream>
 net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>> conn,
                                              bhttp::request<bhttp::string_body> req,
                                              auth::Principal who, std::string remote) {
   namespace ws = beast::websocket;
-  struct Session {
-    explicit Session(Stream& s) : socket(s), signal(s.get_executor()) {}
-    ws::stream<Stream&> socket;
-    net::steady_timer signal;
-    bool closing = false;  // the reader ended or stop() asked: the writer closes and exits
-    std::optional<ws::close_reason> close_with;
-  };
-  auto session = std::make_shared<Session>(conn->stream);
+  auto writer = std::make_shared<WsWriter<Stream>>(conn->stream, conn);
   auto executor = conn->stream.get_executor();
-  const auto wake = [session, executor] {
-    net::post(executor, [session] { session->signal.cancel(); });
+  // The channel holds its wake function: a weak reference, or the writer and
+  // the channel would keep each other alive.
+  const auto wake = [weak = std::weak_ptr(writer), executor] {
+    net::post(executor, [weak] {
+      if (auto w = weak.lock()) w->pump();
+    });
   };
   auto channel = std::make_shared<WsChannel>(services, std::move(who), auth::Origin{remote}, wake,
                                              WsLimits{kWsMaxQueuedMessages}, alarm_feed);
-  conn->stop_websocket = [session] {
-    session->close_with = ws::close_reason(ws::close_code::going_away, "server shutting down");
-    session->signal.cancel();
-  };
+  writer->channel = channel;
+  auto& socket = writer->socket;
 
   beast::get_lowest_layer(conn->stream).expires_never();
   ws::stream_base::timeout timeouts{};
@@ -433,48 +489,22 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
       std::max<std::chrono::seconds>(options.ws_idle_timeout, kWsMinIdleTimeout);
   timeouts.idle_timeout = idle_timeout;
   timeouts.keep_alive_pings = true;
-  session->socket.set_option(timeouts);
-  session->socket.set_option(ws::stream_base::decorator(
+  socket.set_option(timeouts);
+  socket.set_option(ws::stream_base::decorator(
       [](ws::response_type& res) { res.set(bhttp::field::server, "nbms"); }));
-  session->socket.read_message_max(kWsMaxMessageBytes);
+  socket.read_message_max(kWsMaxMessageBytes);
   beast::error_code ec;
-  co_await session->socket.async_accept(req, use_awaitable_ec(ec));
+  co_await socket.async_accept(req, use_awaitable_ec(ec));
   if (ec) co_return;
-  channel->open();
-
-  net::co_spawn(
-      executor,
-      // Holds conn: the writer may outlive this coroutine by a write.
-      [session, channel, conn]() -> net::awaitable<void> {
-        beast::error_code wec;
-        for (;;) {
-          while (!session->closing && !session->close_with) {
-            if (channel->overflowed()) {
-              session->close_with =
-                  ws::close_reason(ws::close_code::policy_error, "send queue overflow");
-              break;
-            }
-            auto frame = channel->next_frame();
-            if (!frame) break;
-            session->socket.text(true);
-            co_await session->socket.async_write(net::buffer(*frame), use_awaitable_ec(wec));
-            if (wec) co_return;
-          }
-          if (session->close_with) {
-            co_await session->socket.async_close(*session->close_with, use_awaitable_ec(wec));
-            co_return;
-          }
-          if (session->closing) co_return;
-          session->signal.expires_at(net::steady_timer::time_point::max());
-          co_await session->signal.async_wait(use_awaitable_ec(wec));
-        }
-      },
-      [](const std::exception_ptr& e) { log_exception(e, "websocket writer"); });
+  conn->stop_websocket = [writer] {
+    writer->close(ws::close_reason(ws::close_code::going_away, "server shutting down"));
+  };
+  channel->open();  // queues the hello message: the writer wakes
 
   beast::flat_buffer buffer;
   for (;;) {
     buffer.clear();
-    co_await session->socket.async_read(buffer, use_awaitable_ec(ec));
+    co_await socket.async_read(buffer, use_awaitable_ec(ec));
     if (ec) break;  // closed by the peer, timeout, or the writer's close
     channel->on_text(beast::buffers_to_string(buffer.data()));
   }
@@ -487,8 +517,7 @@ net::awaitable<void> Server::Impl::websocket(std::shared_ptr<Connection<Stream>>
   }
   channel->close();
   conn->stop_websocket = nullptr;
-  session->closing = true;
-  session->signal.cancel();
+  writer->stop();
 }
 
 void Server::Impl::stop_now() {

@@ -105,25 +105,27 @@ void WsChannel::send_error(std::string_view ref, Errc code, std::string_view mes
   send(msg);
 }
 
-std::optional<std::string> WsChannel::next_frame() {
+bool WsChannel::next_frame(std::string& frame) {
   std::lock_guard lock(mu_);
   if (!messages_.empty()) {
-    auto frame = std::move(messages_.front());
+    frame.assign(messages_.front());  // keeps the buffer's capacity for the values
     messages_.pop_front();
-    return frame;
+    return true;
   }
   if (alarms_) {
-    if (auto frame = alarms_->next_frame()) return frame;
+    if (auto alarm_frame = alarms_->next_frame()) {
+      frame.assign(*alarm_frame);
+      return true;
+    }
   }
   if (pending_order_.empty()) {
     writer_idle_ = true;
-    return std::nullopt;
+    return false;
   }
   // Everything pending goes in one frame: the cost of a frame (a system call,
   // a TCP segment, an Asio operation) dwarfs that of a value
   // (docs/performance.md). Written directly, without a JSON tree.
-  std::string frame;
-  frame.reserve(last_frame_bytes_ + 64);  // frames of a connection are alike
+  frame.clear();
   frame += R"({"type":"values","updates":[)";
   for (auto* entry : pending_order_) {
     auto& [thing, p] = *entry;
@@ -149,8 +151,7 @@ std::optional<std::string> WsChannel::next_frame() {
   pending_order_.clear();
   frame.pop_back();
   frame += "]}";
-  last_frame_bytes_ = frame.size();
-  return frame;
+  return true;
 }
 
 void WsChannel::forget_pending(const std::string& thing) {

@@ -53,8 +53,9 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   // Unregisters from the hub (its watches are released). Idempotent.
   void close();
 
-  // The next frame to send, or nullopt when nothing is queued.
-  std::optional<std::string> next_frame();
+  // Puts the next frame to send into `frame` (its capacity is reused) and
+  // returns true, or returns false when nothing is queued.
+  bool next_frame(std::string& frame);
   bool overflowed() const;
 
   // realtime::Sink
@@ -93,7 +94,6 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   // node-stable: pending_order_ points into the map).
   std::unordered_map<std::string, Pending> pending_;
   std::vector<std::pair<const std::string, Pending>*> pending_order_;  // queued, oldest first
-  std::size_t last_frame_bytes_ = 0;
   // The writer drained the queue and waits to be woken. A writer busy with a
   // write comes back for the next frame by itself: waking it would cost a
   // post and a timer cancel per value for nothing.

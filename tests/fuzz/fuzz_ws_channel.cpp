@@ -46,18 +46,18 @@ class RecordingCommands final : public CommandPublisher {
 };
 
 void drain(http::WsChannel& channel) {
-  while (auto frame = channel.next_frame()) {
-    const json j = json::parse(*frame, nullptr, false);
+  for (std::string frame; channel.next_frame(frame);) {
+    const json j = json::parse(frame, nullptr, false);
     check(!j.is_discarded() && j.is_object(), "a queued frame is not a JSON object",
-          frame->substr(0, 300));
+          frame.substr(0, 300));
     check(j.contains("type") && j["type"].is_string(), "a frame without a type",
-          frame->substr(0, 300));
+          frame.substr(0, 300));
     if (j["type"] == "error") {
       check(j.contains("code") && j["code"].is_string() && !j["code"].get<std::string>().empty(),
-            "an error frame without a code", *frame);
+            "an error frame without a code", frame);
       check(j.contains("message") && j["message"].is_string() &&
                 !j["message"].get<std::string>().empty(),
-            "an error frame without a message", *frame);
+            "an error frame without a message", frame);
     }
   }
 }

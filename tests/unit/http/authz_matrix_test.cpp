@@ -805,7 +805,7 @@ std::vector<WsCell> ws_cells() {
 
 std::vector<json> drain(WsChannel& channel) {
   std::vector<json> out;
-  while (auto frame = channel.next_frame()) out.push_back(json::parse(*frame));
+  for (std::string frame; channel.next_frame(frame);) out.push_back(json::parse(frame));
   return out;
 }
 
