@@ -24,6 +24,7 @@ for option in "$@"; do
     --test)
       packages+=(rocksdb-tools openssl)
       packages+=(chromium fonts-nanum)  # web dashboard e2e tests (tests/e2e): headless browser, Hangul glyphs
+      packages+=(firefox-esr)           # the same in Firefox (tests/e2e/firefox.test.mjs, over WebDriver BiDi)
       ;;
     --clang)
       # clang-14 (Debian's default) cannot compile the project's C++23 against

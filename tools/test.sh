@@ -4,7 +4,7 @@
 # packages), then:
 #   1. RelWithDebInfo build in build/ with g++ and -Werror; every unit and
 #      integration test (real Mosquitto + RocksDB + nbmsd) with CTest; the
-#      dashboard's end-to-end tests in headless Chromium (tests/e2e).
+#      dashboard's end-to-end tests in headless Chromium and Firefox (tests/e2e).
 #   2. clang-tidy over src/ and tools/ (tools/tidy.sh): no warning allowed.
 #   3. One clang-19 build with AddressSanitizer + UBSan in build-asan/ that also
 #      builds the libFuzzer targets: every unit and integration test under the
