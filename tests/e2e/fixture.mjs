@@ -70,6 +70,30 @@ export async function loginWithForm(page, base, user, password, ready = 'main[da
   await page.locator(ready).first().waitFor();
 }
 
+// ---- the same two for Firefox, driven by puppeteer-core over WebDriver BiDi
+// (firefox.test.mjs): Playwright cannot drive a stock Firefox.
+
+/** A Firefox page in a browser context of its own; errors go to `problems` as with openPage. */
+export async function openFirefoxPage(browser, problems, viewport = {}) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.setViewport({ width: 1280, height: 900, ...viewport });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  // (Firefox reports a CSP violation as a page error, Chromium on the console.)
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+/** loginWithForm for a puppeteer page. */
+export async function loginWithFormFirefox(page, base, user, password, ready = 'main[data-page="overview"]') {
+  await page.goto(base + '/#/login');
+  await page.locator('[data-testid="login-user"]').fill(user);
+  await page.locator('[data-testid="login-password"]').fill(password);
+  await page.locator('[data-testid="login-submit"]').click();
+  await page.waitForSelector(ready);
+}
+
 function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();

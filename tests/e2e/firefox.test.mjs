@@ -1,0 +1,193 @@
+// The dashboard's core in headless Firefox (Debian's firefox-esr) against the
+// real nbmsd, Mosquitto and nbms-mwsim (see fixture.mjs and README.md): login
+// form, overview, building tree with a live value from the WebSocket, trend
+// chart, a manager's control and its result, a phone-sized building page, and
+// no script error or CSP violation. Firefox is driven by puppeteer-core over
+// WebDriver BiDi (Firefox's own Remote Agent: no geckodriver, no browser
+// download). Screenshots go to the artifacts directory as ff-*.png.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { System, track, USERS, POINTS, artifacts, repoRoot, waitFor, openFirefoxPage, loginWithFormFirefox } from './fixture.mjs';
+
+const require = createRequire(join(repoRoot, 'web/package.json'));
+const puppeteer = require('puppeteer-core');
+
+const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
+let sys;
+let browser;
+let failed = false;
+const problems = [];   // console errors, page errors, CSP violations
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  sys = track(new System());
+  try {
+    await sys.start();
+  } catch (e) {
+    failed = true;
+    throw e;
+  }
+  browser = await puppeteer.launch({
+    browser: 'firefox',
+    protocol: 'webDriverBiDi',
+    executablePath: FIREFOX,
+    headless: true,
+    // English UI and number format whatever the machine's locale (as Chromium's `locale: 'en-US'`)
+    extraPrefsFirefox: { 'intl.accept_languages': 'en-US', 'intl.locale.requested': 'en-US' },
+  });
+}, { timeout: 180000 });
+
+after(async () => {
+  writeFileSync(join(artifacts, 'firefox-console.txt'), problems.join('\n') + '\n');
+  await browser?.close().catch(() => {});
+  await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
+}, { timeout: 60000 });
+
+const newPage = (viewport = {}) => openFirefoxPage(browser, problems, viewport);
+const login = (page, user, password) =>
+  loginWithFormFirefox(page, sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
+const tid = (id) => `[data-testid="${id}"]`;
+const attr = (page, sel, name) => page.$eval(sel, (el, n) => el.getAttribute(n), name);
+const text = (page, sel) => page.$eval(sel, (el) => el.textContent);
+
+async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: join(artifacts, `ff-${name}.png`), fullPage });
+}
+
+async function openBuilding(page, c = 'C000001', b = 'B001') {
+  await page.goto(`${sys.base}/#/b/${c}/${b}`);
+  await page.waitForSelector('main[data-page="building"] [data-testid="point-row"]');
+  await waitFor('live channel', async () => (await attr(page, tid('ws-status'), 'data-state')) === 'open', 15000);
+}
+
+/** The selector of the first point row whose name ends with `suffix`. */
+const rowBySuffix = (suffix) => `tr[data-testid="point-row"][data-point$="${suffix}"]`;
+
+/** Each row's point id and shown value. */
+const cellValues = (page) => page.$$eval('[data-testid="point-row"]',
+  (rows) => rows.map((r) => [r.dataset.point, r.querySelector('.v').textContent]));
+
+function trackTest(name, fn, opts = {}) {
+  test(name, { timeout: 90000, ...opts }, async (t) => {
+    try { await fn(t); } catch (e) { failed = true; throw e; }
+  });
+}
+
+describe('dashboard in Firefox', () => {
+  trackTest('login form: a wrong password is refused, the right one shows the overview', async () => {
+    const page = await newPage();
+    await page.goto(sys.base + '/');
+    await page.waitForSelector(tid('login-form'));
+    assert.equal(await page.evaluate(() => location.hash), '#/login');
+    await shot(page, '01-login');
+    await page.locator(tid('login-user')).fill('manager1');
+    await page.locator(tid('login-password')).fill('wrong-password-123');
+    await page.locator(tid('login-submit')).click();
+    await page.waitForSelector(tid('login-error'));
+    await shot(page, '02-login-failed');
+    await page.locator(tid('login-password')).fill(USERS.manager1.password);
+    await page.locator(tid('login-submit')).click();
+    await page.waitForSelector(`main[data-page="overview"] ${tid('building-card')}`);
+    await page.browserContext().close();
+  });
+
+  trackTest('manager: overview, building tree, live value, trend, control', async (t) => {
+    const page = await newPage();
+    await login(page, 'manager1', USERS.manager1.password);
+
+    await t.test('the overview lists the building', async () => {
+      const cards = await page.$$eval(tid('building-card'), (els) => els.map((e) => e.textContent));
+      assert.equal(cards.length, 1);
+      assert.match(cards[0], /Head Office/);
+      assert.equal(await text(page, `${tid('building-card')} ${tid('point-count')}`), String(POINTS.C000001));
+      await shot(page, '03-overview');
+    });
+
+    await t.test('the building page lists the points in an equipment tree', async () => {
+      await page.locator(`${tid('building-card')} ${tid('building-link')}`).click();
+      await page.waitForSelector('main[data-page="building"] [data-testid="point-row"]');
+      assert.equal((await page.$$(tid('point-row'))).length, POINTS.C000001);
+      assert.ok((await page.$$('details[data-group="AHU"]')).length >= 1, 'an AHU group');
+      assert.match(await text(page, `${rowBySuffix('SupplyAirTemp')} ${tid('point-value')}`), /\d/);
+      await waitFor('live channel', async () => (await attr(page, tid('ws-status'), 'data-state')) === 'open');
+      // collapsing a group works (details/summary)
+      await page.locator('details[data-group="AHU"] > summary').click();
+      assert.equal(await page.$eval('details[data-group="AHU"]', (d) => d.open), false);
+      await page.locator('details[data-group="AHU"] > summary').click();
+      assert.equal(await page.$eval('details[data-group="AHU"]', (d) => d.open), true);
+      await shot(page, '04-building', { fullPage: false });
+    });
+
+    await t.test('a live value arrives over the WebSocket and changes a cell', async () => {
+      const initial = new Map(await cellValues(page));
+      await waitFor('a value cell to change', async () =>
+        (await cellValues(page)).some(([id, v]) => initial.get(id) !== v), 40000, 250);
+      assert.ok((await page.$$('.q-live')).length > 0, 'a point marked live');
+      await shot(page, '05-building-live', { fullPage: false });
+    });
+
+    await t.test('the trend chart draws the history', async () => {
+      await page.locator(`${rowBySuffix('SupplyAirTemp')} ${tid('trend-link')}`).click();
+      await page.waitForSelector('[data-testid="trend-chart"][data-state="ready"]');
+      const n = Number(await attr(page, tid('trend-chart'), 'data-points'));
+      assert.ok(n > 50, `day samples: ${n}`);
+      // the canvas is there and has the series drawn on it (pixels set)
+      const painted = await page.$eval(`${tid('trend-chart')} canvas`, (c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let set = 0;
+        for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) set++;
+        return set;
+      });
+      assert.ok(painted > 1000, `${painted} pixels drawn on the chart canvas`);
+      await shot(page, '06-trend-day');
+      await page.locator(tid('range-week')).click();
+      await waitFor('week loaded', async () => (await attr(page, tid('trend-chart'), 'data-state')) === 'ready'
+        && Number(await attr(page, tid('trend-chart'), 'data-points')) > n);
+      await shot(page, '07-trend-week');
+    });
+
+    await t.test('control a writable point: accepted and the new value shown', async () => {
+      await openBuilding(page);
+      const row = rowBySuffix('SupplyAirTempSP');
+      await page.locator(`${row} ${tid('control-button')}`).click();
+      await page.waitForSelector(tid('control-dialog'));
+      await page.locator(`${tid('control-dialog')} ${tid('control-value')}`).fill('18.5');
+      assert.equal(await page.$eval(tid('control-priority'), (el) => el.value), '8');
+      await shot(page, '08-control-dialog', { fullPage: false });
+      await page.locator(tid('control-send')).click();
+      const status = tid('control-status');
+      await waitFor('control result', async () => ['accepted', 'failed', 'timeout', 'error'].includes(await attr(page, status, 'data-status')), 25000);
+      await shot(page, '09-control-result', { fullPage: false });
+      assert.equal(await attr(page, status, 'data-status'), 'accepted', await text(page, status));
+      assert.match(await text(page, status), /18\.5/);
+      await page.locator(tid('control-close')).click();
+      await page.waitForSelector(tid('control-dialog'), { hidden: true });
+      await waitFor('value cell shows 18.5', async () => (await text(page, `${row} ${tid('point-value')}`)) === '18.5');
+    });
+    await page.browserContext().close();
+  });
+
+  trackTest('a phone-sized screen (390x844) shows the building page within its width', async () => {
+    // (Firefox over BiDi takes the size and pixel ratio; it ignores puppeteer's isMobile/hasTouch)
+    const page = await newPage({ width: 390, height: 844, deviceScaleFactor: 2 });
+    await login(page, 'manager1', USERS.manager1.password);
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.equal(await page.evaluate(() => window.innerWidth), 390);
+    assert.ok(await page.evaluate(() => matchMedia('(max-width: 700px)').matches), 'the phone layout applies');
+    assert.ok(await overflow() <= 0, `overview overflows by ${await overflow()}px`);
+    await openBuilding(page);
+    assert.ok(await overflow() <= 0, `building overflows by ${await overflow()}px`);
+    assert.equal((await page.$$(tid('point-row'))).length, POINTS.C000001);
+    await shot(page, '10-phone-building', { fullPage: false });
+    await page.browserContext().close();
+  });
+
+  trackTest('no script errors or CSP violations in any page', () => {
+    // (unlike Chromium, Firefox does not log a refused request, such as the
+    // wrong password's 401, as a console error: nothing is filtered out)
+    assert.deepEqual(problems, []);
+  });
+});
