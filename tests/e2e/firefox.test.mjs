@@ -146,7 +146,27 @@ describe('dashboard in Firefox', () => {
       await page.locator(tid('range-week')).click();
       await waitFor('week loaded', async () => (await attr(page, tid('trend-chart'), 'data-state')) === 'ready'
         && Number(await attr(page, tid('trend-chart'), 'data-points')) > n);
-      await shot(page, '07-trend-week');
+      await page.locator(tid('range-month')).click();
+      await waitFor('month loaded', async () => (await attr(page, tid('range-month'), 'aria-pressed')) === 'true'
+        && (await attr(page, tid('trend-chart'), 'data-state')) === 'ready');
+      const month = Number(await attr(page, tid('trend-chart'), 'data-points'));
+      const drawMs = Number(await attr(page, tid('trend-chart'), 'data-draw-ms'));
+      assert.ok(month >= 2900, `month samples: ${month}`);
+      assert.ok(drawMs < 500, `a month (${month} samples) took ${drawMs} ms to draw`);
+      await shot(page, '07-trend-month');
+      // drag to zoom (uPlot's mouse handling), then reset
+      const scaleX = () => page.$eval(tid('trend-chart'), (el) => [el.uplot.scales.x.min, el.uplot.scales.x.max]);
+      const full = await scaleX();
+      const box = await (await page.$(`${tid('trend-chart')} .u-over`)).boundingBox();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const zoomed = await scaleX();
+      assert.ok(zoomed[1] - zoomed[0] < (full[1] - full[0]) * 0.6, `zoomed ${zoomed} from ${full}`);
+      await shot(page, '08-trend-zoomed');
+      await page.locator(tid('zoom-reset')).click();
+      assert.deepEqual(await scaleX(), full);
     });
 
     await t.test('control a writable point: accepted and the new value shown', async () => {
@@ -156,17 +176,43 @@ describe('dashboard in Firefox', () => {
       await page.waitForSelector(tid('control-dialog'));
       await page.locator(`${tid('control-dialog')} ${tid('control-value')}`).fill('18.5');
       assert.equal(await page.$eval(tid('control-priority'), (el) => el.value), '8');
-      await shot(page, '08-control-dialog', { fullPage: false });
+      await shot(page, '09-control-dialog', { fullPage: false });
       await page.locator(tid('control-send')).click();
       const status = tid('control-status');
       await waitFor('control result', async () => ['accepted', 'failed', 'timeout', 'error'].includes(await attr(page, status, 'data-status')), 25000);
-      await shot(page, '09-control-result', { fullPage: false });
+      await shot(page, '10-control-result', { fullPage: false });
       assert.equal(await attr(page, status, 'data-status'), 'accepted', await text(page, status));
       assert.match(await text(page, status), /18\.5/);
       await page.locator(tid('control-close')).click();
       await page.waitForSelector(tid('control-dialog'), { hidden: true });
       await waitFor('value cell shows 18.5', async () => (await text(page, `${row} ${tid('point-value')}`)) === '18.5');
+      // a binary command, chosen in a <select>
+      await page.locator(`${rowBySuffix('SupplyFanCmd')} ${tid('control-button')}`).click();
+      await page.waitForSelector(tid('control-dialog'));
+      await page.select(`${tid('control-dialog')} ${tid('control-value')}`, '1');
+      await page.locator(tid('control-send')).click();
+      await waitFor('binary control result', async () => (await attr(page, status, 'data-status')) === 'accepted', 25000);
+      await page.locator(tid('control-close')).click();
+      await page.waitForSelector(tid('control-dialog'), { hidden: true });
     });
+    await page.browserContext().close();
+  });
+
+  trackTest('the language switch changes the labels to Korean and is remembered', async () => {
+    const page = await newPage();
+    await login(page, 'manager1', USERS.manager1.password);
+    assert.equal(await text(page, tid('nav-overview')), 'Overview');
+    await page.locator(tid('lang-switch')).click();
+    await waitFor('Korean labels', async () => (await text(page, tid('nav-overview'))) === '개요');
+    assert.equal(await text(page, tid('logout')), '로그아웃');
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'ko');
+    await page.reload();
+    await page.waitForSelector(tid('nav-overview'));
+    assert.equal(await text(page, tid('nav-overview')), '개요');
+    await openBuilding(page);
+    await shot(page, '11-building-korean', { fullPage: false });
+    await page.locator(tid('lang-switch')).click();
+    await waitFor('English labels', async () => (await text(page, tid('nav-overview'))) === 'Overview');
     await page.browserContext().close();
   });
 
@@ -181,7 +227,7 @@ describe('dashboard in Firefox', () => {
     await openBuilding(page);
     assert.ok(await overflow() <= 0, `building overflows by ${await overflow()}px`);
     assert.equal((await page.$$(tid('point-row'))).length, POINTS.C000001);
-    await shot(page, '10-phone-building', { fullPage: false });
+    await shot(page, '12-phone-building', { fullPage: false });
     await page.browserContext().close();
   });
 
