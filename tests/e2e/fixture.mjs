@@ -174,7 +174,6 @@ export class System {
       '--http-listen', `127.0.0.1:${this.httpPort}`, '--mqtt-uri', `tcp://127.0.0.1:${this.mqttPort}`];
     await this.startNbmsd();
 
-      const r = await fetch(this.base + '/api/v1/ready').catch(() => null);
     // ---- registrations, as admin
     const login = await this.login('admin', ADMIN_PASSWORD);
     this.adminToken = login.token;
