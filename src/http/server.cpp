@@ -93,8 +93,13 @@ struct Connection final : ConnectionBase {
   Stream stream;
 };
 
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// A connection's strand by its concrete type: Beast's tcp_stream would erase it
+// into any_io_executor, which allocates on every operation (per WebSocket
+// frame; docs/performance.md).
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+using PlainStream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 // The wire form of a router response. For HEAD, Content-Length is that of the
 // GET body and no body is sent.
@@ -205,7 +210,7 @@ struct Server::Impl {
 
 net::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& listener, bool redirect) {
   for (;;) {
-    tcp::socket socket(net::make_strand(ioc));
+    Socket socket(net::make_strand(ioc));
     beast::error_code ec;
     co_await listener.async_accept(socket, use_awaitable_ec(ec));
     if (stopping.load() || !listener.is_open()) co_return;
