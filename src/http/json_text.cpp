@@ -34,11 +34,20 @@ void append_json_number(std::string& out, double v) {
   if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
 }
 
-void append_json_minute(std::string& out, LocalMinute t) {
-  char buf[12];
-  t.write_digits(buf);
+void JsonMinutes::append(std::string& out, LocalMinute t) {
+  if (t.day() != day_) {
+    day_ = t.day();
+    t.write_digits(digits_);
+  } else {
+    const auto two = [](char* at, unsigned v) {
+      at[0] = static_cast<char>('0' + v / 10);
+      at[1] = static_cast<char>('0' + v % 10);
+    };
+    two(digits_ + 8, t.minute_of_day() / 60);
+    two(digits_ + 10, t.minute_of_day() % 60);
+  }
   out += '"';
-  out.append(buf, sizeof buf);
+  out.append(digits_, sizeof digits_);
   out += '"';
 }
 

@@ -166,12 +166,13 @@ Response latest(const Ctx& x) {
   if (!all) return error_from(all.error());
   std::string body;
   body.reserve(16 + all->size() * 64);
+  JsonMinutes minutes;
   body += R"({"points":[)";
   for (const auto& v : *all) {
     body += R"({"point_id":)";
     append_json_string(body, v.point_id);
     body += R"(,"time":)";
-    append_json_minute(body, v.time);
+    minutes.append(body, v.time);
     body += R"(,"value":)";
     append_json_number(body, v.value);
     body += "},";
@@ -215,21 +216,22 @@ Response history(const Ctx& x) {
   if (!samples) return error_from(samples.error());
   std::string body;
   body.reserve(128 + samples->size() * 40);
+  JsonMinutes minutes;
   body += R"({"from":)";
-  append_json_minute(body, *from);
+  minutes.append(body, *from);
   body += R"(,"point_id":)";
   append_json_string(body, point);
   body += R"(,"samples":[)";
   for (const auto& s : *samples) {
     body += R"({"time":)";
-    append_json_minute(body, s.time);
+    minutes.append(body, s.time);
     body += R"(,"value":)";
     append_json_number(body, s.value);
     body += "},";
   }
   if (!samples->empty()) body.pop_back();
   body += R"(],"to":)";
-  append_json_minute(body, *to);
+  minutes.append(body, *to);
   body += '}';
   return json_text_response(200, std::move(body));
 }

@@ -32,6 +32,8 @@ class Reader {
   bool u32be(std::uint32_t& v);
   bool u64be(std::uint64_t& v);
   bool varint(std::uint64_t& v);
+  // Steps over `count` varints (each ends with its one byte below 0x80).
+  bool skip_varints(std::uint64_t count);
   bool f64(double& v);
   bool bytes(std::size_t n, std::string_view& v);
   bool done() const { return data_.empty(); }

@@ -92,11 +92,29 @@ TEST(JsonText, StringsMatchDump) {
 
 TEST(JsonText, MinuteIsQuotedDigits) {
   std::string out;
-  append_json_minute(out, LocalMinute::from_civil(2018, 2, 28, 23, 45));
+  JsonMinutes minutes;
+  minutes.append(out, LocalMinute::from_civil(2018, 2, 28, 23, 45));
   EXPECT_EQ(out, "\"201802282345\"");
   out.clear();
-  append_json_minute(out, LocalMinute::from_civil(2199, 12, 31, 0, 5));
+  minutes.append(out, LocalMinute::from_civil(2199, 12, 31, 0, 5));
   EXPECT_EQ(out, "\"219912310005\"");
+}
+
+// The remembered date digits: every 15-minute slot of two years (month and
+// year ends, a leap day), then jumps back and forth between days.
+TEST(JsonText, MinutesInASeriesMatchTheirOwnDigits) {
+  JsonMinutes minutes;
+  const auto check = [&](LocalMinute t) {
+    std::string out;
+    minutes.append(out, t);
+    ASSERT_EQ(out, "\"" + t.to_string() + "\"");
+  };
+  const auto first = LocalMinute::from_civil(2023, 12, 31, 0, 0);
+  for (std::uint32_t m = 0; m < 2 * 366 * 1440; m += 15) check(first.plus_minutes(m));
+  for (int i = 0; i < 50; ++i) {
+    check(first.plus_minutes(i * 1439));
+    check(first.plus_minutes(i * 7));
+  }
 }
 
 }  // namespace

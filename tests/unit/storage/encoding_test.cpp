@@ -73,6 +73,15 @@ TEST(Rows, OneValueFromTheEncodedRow) {
     ASSERT_TRUE(v) << o;
     EXPECT_EQ(*v, find_in_row(row, o)) << o;
   }
+  // Deltas of several varint bytes, before and after the one looked for.
+  Row sparse;
+  sparse.entries = {{0, 1}, {200, 2}, {70'000, 3}, {70'001, 4}, {5'000'000, 5}};
+  const auto sparse_data = encode_row(sparse);
+  for (std::uint32_t o : {0u, 1u, 200u, 201u, 69'999u, 70'000u, 70'001u, 5'000'000u, 6'000'000u}) {
+    auto v = find_in_encoded_row(sparse_data, o);
+    ASSERT_TRUE(v) << o;
+    EXPECT_EQ(*v, find_in_row(sparse, o)) << o;
+  }
   EXPECT_EQ(*find_in_encoded_row(encode_row(Row{}), 0), std::nullopt);
   EXPECT_FALSE(find_in_encoded_row("", 0));
   EXPECT_FALSE(find_in_encoded_row(data.substr(0, data.size() - 1), 0));
