@@ -58,20 +58,20 @@ class Fd {
 
 using Clock = std::chrono::steady_clock;
 
+// Milliseconds left, rounded up (poll() takes whole milliseconds).
 int left_ms(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
-// Waits until `fd` is ready for `events`; false on timeout.
+// Waits until `fd` is ready for `events`; false once the deadline passed.
 Result<bool> wait_for(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     pollfd p{.fd = fd, .events = events, .revents = 0};
     const int n = ::poll(&p, 1, left_ms(deadline));
     if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return fail(Errc::io, "poll: " + errno_text(errno));
+    if (n == 0 && Clock::now() >= deadline) return false;
+    if (n < 0 && errno != EINTR) return fail(Errc::io, "poll: " + errno_text(errno));
   }
 }
 
