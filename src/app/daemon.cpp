@@ -279,6 +279,10 @@ struct Daemon::Impl {
       }
       broker_json["reloads"] = b.reloads;
       broker_json["reload_failures"] = b.reload_failures;
+      if (config.broker.mode == "managed") {
+        broker_json["kicks"] = b.kicks;
+        broker_json["kick_failures"] = b.kick_failures;
+      }
       broker_json["crl_written_ms"] = b.crl_written_ms;
     }
     return {
@@ -374,7 +378,11 @@ Result<void> Daemon::start() {
     logger()->info("broker permissions of {} changed{}", change.thing,
                    change.revoked ? " (certificate revoked: CRL changed)" : "");
     if (!d.broker) return;
-    if (auto ok = d.broker->permissions_changed(); !ok) {
+    // A revoked certificate's live connection is closed too (managed mode):
+    // Mosquitto checks certificates at the handshake only.
+    std::vector<std::string> disconnect;
+    if (change.revoked) disconnect.push_back(change.thing);
+    if (auto ok = d.broker->permissions_changed(disconnect); !ok) {
       logger()->error("broker not updated after the change of {}: {}", change.thing,
                       ok.error().message);
     }

@@ -21,6 +21,7 @@
 #include <system_error>
 #include <thread>
 
+#include "nbms/broker/kick.hpp"
 #include "nbms/process/child.hpp"
 
 namespace nbms::broker {
@@ -44,6 +45,13 @@ constexpr std::int64_t kRenewBeforeS = 30 * pki::kSecondsPerDay;
 // A broker that ran this long before exiting starts a new failure series.
 constexpr auto kStableRun = 60s;
 constexpr std::size_t kKeptLogLines = 20;
+// How long a SIGHUP may go without Mosquitto's "Reloading config." line
+// before the supervisor stops waiting for it (and sends the next one).
+constexpr auto kReloadConfirmTimeout = 3s;
+// One takeover CONNECT on the control socket, CONNACK included.
+constexpr auto kKickTimeout = 2000ms;
+// sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
+constexpr std::size_t kMaxUnixSocketPath = 107;
 
 // True if a TCP connection to host:port is accepted now.
 bool port_accepts(const std::string& host, std::uint16_t port) {
@@ -89,6 +97,16 @@ Result<void> make_dir(const fs::path& dir) {
   return {};
 }
 
+// Mosquitto 2.0's line for a SIGHUP, logged in its main loop right before
+// it re-reads the configuration, ACL and CRL: "<unix time>: Reloading config."
+// The whole line is compared: a client id in another line cannot fake it.
+bool is_reload_line(std::string_view line) {
+  constexpr std::string_view kText = ": Reloading config.";
+  if (line.size() <= kText.size() || !line.ends_with(kText)) return false;
+  const auto stamp = line.substr(0, line.size() - kText.size());
+  return std::all_of(stamp.begin(), stamp.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string read_small(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;
@@ -108,7 +126,9 @@ BrokerFiles BrokerFiles::in(const fs::path& dir) {
           .server_key = dir / "server.key",
           .client_cert = dir / "nbmsd.pem",
           .client_key = dir / "nbmsd.key",
-          .persistence = dir / "persistence"};
+          .persistence = dir / "persistence",
+          .control_socket = dir / "control.sock",
+          .control_acl = dir / "control.acl"};
 }
 
 struct Runtime::Impl {
@@ -127,6 +147,17 @@ struct Runtime::Impl {
   long pid = 0;
   std::uint64_t hup_wanted = 0;
   std::uint64_t hup_sent = 0;
+  // Reload confirmation (managed). Mosquitto handles a SIGHUP in its single
+  // main loop: it logs "Reloading config.", re-reads the files and only then
+  // reads sockets again, so a CONNECT sent once that line was seen meets the
+  // new CRL and ACL. The supervisor keeps at most one SIGHUP unconfirmed
+  // (awaiting_line), so the next such line belongs to it; hup_applied is the
+  // last hup_wanted value a seen line (or a fresh start) covers.
+  std::uint64_t hup_applied = 0;
+  bool awaiting_line = false;
+  std::uint64_t awaiting_serial = 0;
+  std::chrono::steady_clock::time_point awaiting_since;
+  bool control_listener = false;  // managed and the socket path fits
   RuntimeStats stats;
   std::deque<std::string> last_lines;
   std::optional<Result<void>> first_start;  // set once by the supervisor
@@ -230,6 +261,21 @@ struct Runtime::Impl {
                             .loopback_port = options.loopback_port,
                             .loopback_acl_file = files.loopback_acl.string(),
                             .run_as_user = options.run_as_user};
+    control_listener =
+        options.mode == Mode::managed && files.control_socket.string().size() <= kMaxUnixSocketPath;
+    if (options.mode == Mode::managed && !control_listener) {
+      logger()->warn(
+          "broker directory path too long for a unix socket ({} > {} characters): no control "
+          "listener, revoked things keep their live connections",
+          files.control_socket.string().size(), kMaxUnixSocketPath);
+    }
+    if (control_listener) {
+      mo.control_socket = files.control_socket.string();
+      mo.control_acl_file = files.control_acl.string();
+      if (auto ok = pki::write_file(files.control_acl, control_acl_file(), 0600, true); !ok) {
+        return ok;
+      }
+    }
     auto conf = mosquitto_conf(mo);
     if (!conf) return std::unexpected(conf.error());
     if (options.loopback_port) {
@@ -247,6 +293,11 @@ struct Runtime::Impl {
   void on_line(const std::string& line) {
     logger()->info("mosquitto: {}", line);
     std::lock_guard lock(mu);
+    if (awaiting_line && is_reload_line(line)) {
+      hup_applied = std::max(hup_applied, awaiting_serial);
+      awaiting_line = false;
+      cv.notify_all();
+    }
     last_lines.push_back(line);
     if (last_lines.size() > kKeptLogLines) last_lines.pop_front();
   }
@@ -261,9 +312,19 @@ struct Runtime::Impl {
   // Sends a pending SIGHUP to the running child; supervisor thread only.
   void serve_reloads(process::ChildProcess& child) {
     std::lock_guard lock(mu);
+    if (awaiting_line) {
+      if (std::chrono::steady_clock::now() - awaiting_since < kReloadConfirmTimeout) return;
+      logger()->warn(
+          "mosquitto did not log the reload within {} ms",
+          std::chrono::duration_cast<std::chrono::milliseconds>(kReloadConfirmTimeout).count());
+      awaiting_line = false;  // its waiters time out; later signals go on
+    }
     if (hup_sent == hup_wanted) return;
     if (auto ok = child.signal(SIGHUP); ok) {
       ++stats.reloads;
+      awaiting_line = true;
+      awaiting_serial = hup_wanted;
+      awaiting_since = std::chrono::steady_clock::now();
     } else {
       ++stats.reload_failures;
       logger()->warn("cannot reload mosquitto: {}", ok.error().message);
@@ -292,6 +353,8 @@ struct Runtime::Impl {
         std::lock_guard lock(mu);
         if (stopping) break;
         hup_sent = hup_wanted;  // a new broker reads the current files anyway
+        hup_applied = hup_wanted;
+        awaiting_line = false;
         cv.notify_all();
       }
       const auto began = std::chrono::steady_clock::now();
@@ -369,7 +432,8 @@ struct Runtime::Impl {
     cv.notify_all();
   }
 
-  Result<void> reload() {
+  // `applied`: managed, also wait until Mosquitto has re-read the files.
+  Result<void> reload(bool applied) {
     if (options.mode == Mode::external) return reload_external();
     std::unique_lock lock(mu);
     const std::uint64_t mine = ++hup_wanted;
@@ -377,6 +441,40 @@ struct Runtime::Impl {
     // reads the new files (hup_sent catches up at its start).
     if (!cv.wait_for(lock, 5s, [&] { return hup_sent >= mine || stopping; })) {
       return fail(Errc::unavailable, "the broker supervisor did not send the reload in time");
+    }
+    if (!applied) return {};
+    if (!cv.wait_for(lock, kReloadConfirmTimeout + 1s,
+                     [&] { return hup_applied >= mine || stopping; })) {
+      return fail(Errc::unavailable,
+                  "mosquitto did not confirm the reload (no \"Reloading config.\" line)");
+    }
+    return {};
+  }
+
+  // Closes each thing's live connection (takeover on the control listener);
+  // call once the reload that revoked them is applied.
+  Result<void> kick(const std::vector<std::string>& things) {
+    std::string failed;
+    for (const auto& thing : things) {
+      auto ok = control_listener
+                    ? kick_client(files.control_socket, thing, kKickTimeout)
+                    : Result<void>(fail(Errc::unavailable, "the broker has no control listener"));
+      std::lock_guard lock(mu);
+      if (ok) {
+        ++stats.kicks;
+        logger()->info("closed the broker connection of {} (if it had one)", thing);
+        continue;
+      }
+      if (!running) {
+        // No broker, no connection to close: the next one reads the new CRL.
+        logger()->info("broker not running: no connection of {} to close", thing);
+        continue;
+      }
+      ++stats.kick_failures;
+      failed += (failed.empty() ? "" : "; ") + thing + ": " + ok.error().message;
+    }
+    if (!failed.empty()) {
+      return fail(Errc::unavailable, "live connection not closed (" + failed + ")");
     }
     return {};
   }
@@ -482,17 +580,31 @@ void Runtime::stop() {
   if (d.supervisor.joinable()) d.supervisor.join();
 }
 
-Result<void> Runtime::permissions_changed() {
+Result<void> Runtime::permissions_changed(const std::vector<std::string>& disconnect) {
   auto& d = *impl_;
   {
     std::lock_guard files_lock(d.files_mu);
     if (auto ok = d.write_permissions(); !ok) return ok;
   }
-  return d.reload();
+  const bool kick = !disconnect.empty() && d.options.mode == Mode::managed;
+  auto reloaded = d.reload(kick);
+  if (!kick) return reloaded;
+  if (!reloaded) {
+    std::string names;
+    for (const auto& t : disconnect) names += (names.empty() ? "" : ", ") + t;
+    {
+      // No broker, no connection to close: the next one reads the new CRL.
+      std::lock_guard lock(d.mu);
+      if (d.running) d.stats.kick_failures += disconnect.size();
+    }
+    return fail(reloaded.error().code,
+                reloaded.error().message + "; live connection not closed: " + names);
+  }
+  return d.kick(disconnect);
 }
 
 Result<void> Runtime::refresh_crl() {
-  return permissions_changed();
+  return permissions_changed({});
 }
 
 ClientFiles Runtime::client() const {

@@ -1,7 +1,8 @@
 // nbmsd with broker.mode managed (issue 5): it starts its own Mosquitto over
 // TLS, things registered over REST connect with their bundles, the ACL and the
-// CRL it writes are enforced, removing a thing cuts it off while the others
-// stay connected across the reload, and a killed broker is restarted.
+// CRL it writes are enforced, removing a thing or re-issuing its certificate
+// closes its live connection while the others stay connected across the
+// reload, and a killed broker is restarted.
 //
 // "Never reaches nbmsd" is checked with ingest.messages in /health (every
 // message the bridge receives is counted, valid or not) and ordering: a
@@ -16,7 +17,9 @@
 #include <ctime>
 
 #include "integration/fixture.hpp"
+#include "integration/raw_mqtt.hpp"
 #include "integration/tls_client.hpp"
+#include "nbms/broker/kick.hpp"
 #include "nbms/pki/pki.hpp"
 
 namespace nbms::it {
@@ -167,40 +170,125 @@ TEST_F(ManagedBroker, RemovedThingIsCutOffWhileTheOtherStaysConnected) {
   ca.publish(topic_of(kA, "periodic_log"), log());
   cb.publish(topic_of(kB, "periodic_log"), log());
   ASSERT_TRUE(ingested(before + 2));
-  const auto reloads = nbmsd->health()["broker"]["reloads"].get<std::uint64_t>();
+  const Json h0 = nbmsd->health();
+  const auto reloads = h0["broker"]["reloads"].get<std::uint64_t>();
+  const auto kicks = h0["broker"]["kicks"].get<std::uint64_t>();
+  const auto losses = h0["mqtt"]["connection_losses"].get<std::uint64_t>();
 
   const auto del =
       nbmsd->request("DELETE", thing_path(kA) + "/certificate", std::nullopt, nbmsd->admin_token());
   ASSERT_EQ(del.status, 200) << del.body;
-  EXPECT_EQ(nbmsd->health()["broker"]["reloads"], reloads + 1);  // SIGHUP sent before the answer
+  const Json h1 = nbmsd->health();  // both happen before the answer
+  EXPECT_EQ(h1["broker"]["reloads"], reloads + 1);
+  EXPECT_EQ(h1["broker"]["kicks"], kicks + 1);
+  EXPECT_EQ(h1["broker"]["kick_failures"], 0);
 
-  // B was not disconnected by the reload and keeps publishing.
-  before = messages();
-  cb.publish(topic_of(kB, "periodic_log"), log());
-  ASSERT_TRUE(ingested(before + 1));
-  EXPECT_TRUE(cb.connected());
+  // The broker closed A's live connection (session takeover by nbmsd on the
+  // control listener) ...
+  ASSERT_TRUE(ca.wait_connection_lost()) << "the removed thing is still connected";
+  EXPECT_FALSE(ca.connected());
+  // ... only after it had re-read the CRL: its lines, in nbmsd's log, show
+  // the reload before the takeover.
+  // (nbmsd logs the broker's output as it reads it: wait for the line.)
+  const std::string kick_line =
+      std::string("Client ") + kA + " already connected, closing old connection.";
+  std::string text;
+  ASSERT_TRUE(wait_until([&] {
+    text = read_text(nbmsd->log_file());
+    return text.find(kick_line) != std::string::npos;
+  }));
+  const auto kick_at = text.find(kick_line);
+  const auto reload_at = text.rfind(": Reloading config.", kick_at);
+  ASSERT_NE(reload_at, std::string::npos);
+  // That reload was the DELETE's: no other reload line between the
+  // certificate's revocation and the takeover.
+  const auto revoked_at = text.rfind("certificate revoked", kick_at);
+  ASSERT_NE(revoked_at, std::string::npos);
+  EXPECT_LT(revoked_at, reload_at);
 
-  // A's live connection (Mosquitto checks the certificate at the handshake
-  // only) stays open, but its user left the ACL: nothing it sends arrives.
-  before = messages();
-  bool a_still_connected = ca.connected();
-  if (a_still_connected) {
-    try {
-      ca.publish(topic_of(kA, "periodic_log"), log());
-    } catch (const std::exception&) {
-      a_still_connected = false;  // dropped meanwhile: also cut off
-    }
-  }
-  cb.publish(topic_of(kB, "periodic_log"), log());
-  ASSERT_TRUE(ingested(before + 1));
-  EXPECT_EQ(messages(), before + 1) << "the removed thing's message reached nbmsd";
-  RecordProperty("removed_thing_stayed_connected", a_still_connected ? "yes" : "no");
-
-  // A new connection with the revoked certificate is refused.
+  // Its reconnect with the revoked certificate is refused.
   TlsClient again(uri(), kA, ca_file, a);
   std::string error;
   EXPECT_FALSE(again.connect(&error));
+
+  // B kept its connection through the reload and the kick (this client never
+  // reconnects by itself), and so did nbmsd; B is still ingested.
   EXPECT_TRUE(cb.connected());
+  before = messages();
+  cb.publish(topic_of(kB, "periodic_log"), log());
+  ASSERT_TRUE(ingested(before + 1));
+  EXPECT_TRUE(cb.connected());
+  EXPECT_EQ(nbmsd->health()["mqtt"]["connection_losses"], losses);
+}
+
+TEST_F(ManagedBroker, ReissuedCertificateClosesTheOldConnectionAndTheNewBundleConnects) {
+  const Identity old_id = provision(kA);
+  const fs::path old_dir = tmp.path() / "old";
+  fs::create_directories(old_dir);
+  fs::copy_file(old_id.cert, old_dir / "cert.pem");
+  fs::copy_file(old_id.key, old_dir / "key.pem");
+  const Identity old_copy{old_dir / "cert.pem", old_dir / "key.pem"};
+  TlsClient& old_conn = connect_as(kA, old_copy);
+  const auto kicks = nbmsd->health()["broker"]["kicks"].get<std::uint64_t>();
+
+  // Re-issue: the old certificate is revoked, the MW still runs on it.
+  const Identity fresh = provision(kA);
+  EXPECT_EQ(nbmsd->health()["broker"]["kicks"], kicks + 1);
+  ASSERT_TRUE(old_conn.wait_connection_lost()) << "the old certificate's connection stays";
+  TlsClient again(uri(), kA, ca_file, old_copy);
+  EXPECT_FALSE(again.connect());
+
+  // The MW installs the new bundle: it connects and is ingested.
+  TlsClient& now = connect_as(kA, fresh);
+  const auto before = messages();
+  now.publish(topic_of(kA, "periodic_log"), log());
+  EXPECT_TRUE(ingested(before + 1));
+  EXPECT_TRUE(now.connected());
+}
+
+TEST_F(ManagedBroker, ControlListenerIsOwnerOnlyAndGrantsNothing) {
+  const fs::path dir = nbmsd->data_dir() / "broker";
+  EXPECT_EQ(mode_of(dir), 0700u);  // other local users cannot reach the socket
+  ASSERT_TRUE(fs::is_socket(dir / "control.sock"));
+  EXPECT_EQ(mode_of(dir / "control.acl"), 0600u);
+  EXPECT_NE(read_text(dir / "mosquitto.conf").find("listener 0 " + (dir / "control.sock").string()),
+            std::string::npos);
+  // A kick of a client id nobody uses is accepted and closes nothing.
+  auto ok = broker::kick_client(dir / "control.sock", "nobody_here", 5s);
+  EXPECT_TRUE(ok) << ok.error().message;
+
+  RawMqtt ctl(dir / "control.sock");
+  ctl.send(*broker::connect_packet("control_probe"));
+  ASSERT_EQ(ctl.read(4), std::string("\x20\x02\x00\x00", 4));
+  ctl.send(RawMqtt::subscribe("#"));
+  ASSERT_EQ(ctl.read(4), std::string("\x90\x03\x00\x01", 4));  // SUBACK header, packet id 1
+  ctl.read(1);                                                 // its return code
+
+  // Receive nothing: a local tool publishes; once its own subscription got
+  // the message, the broker had queued any copy for the control client too,
+  // ahead of the PINGRESP to a later PINGREQ.
+  TlsClient local("tcp://127.0.0.1:" + std::to_string(loopback_port), "local-tool", {},
+                  std::nullopt);
+  ASSERT_TRUE(local.connect());
+  ASSERT_EQ(local.subscribe({"#"}), (std::vector<int>{1}));
+  auto before = messages();
+  local.publish(topic_of(kA, "periodic_log"), log());
+  ASSERT_TRUE(local.receive());
+  ASSERT_TRUE(ingested(before + 1));
+  ctl.send(RawMqtt::pingreq());
+  EXPECT_EQ(ctl.read(2), RawMqtt::pingresp()) << "a message reached the control listener";
+
+  // Publish nothing: the broker has handled the control client's PUBLISH once
+  // it answered the PINGREQ after it; a later message of the local tool then
+  // reaches nbmsd alone.
+  ctl.send(RawMqtt::publish_qos0(topic_of(kA, "periodic_log"), log()));
+  ctl.send(RawMqtt::pingreq());
+  ASSERT_EQ(ctl.read(2), RawMqtt::pingresp());
+  before = messages();
+  local.publish(topic_of(kA, "periodic_log"), log());
+  ASSERT_TRUE(ingested(before + 1));
+  EXPECT_EQ(messages(), before + 1) << "the control listener's publish reached nbmsd";
+  EXPECT_EQ(nbmsd->health()["mqtt"]["connected"], true);
 }
 
 TEST_F(ManagedBroker, KilledBrokerIsRestartedAndIngestResumes) {

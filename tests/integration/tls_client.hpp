@@ -94,6 +94,19 @@ class TlsClient {
     const auto codes = tok->get_subscribe_response().get_reason_codes();
     return std::vector<int>(codes.begin(), codes.end());
   }
+  // Waits for Paho's "connection lost" marker (messages before it are
+  // dropped): true once the broker closed the connection, false on timeout.
+  bool wait_connection_lost(std::chrono::milliseconds timeout = kEventTimeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      mqtt::const_message_ptr msg;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (!client_.try_consume_message_for(&msg, left)) return false;
+      if (!msg) return true;
+    }
+    return false;
+  }
   std::optional<MqttMessage> receive(std::chrono::milliseconds timeout = kEventTimeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {

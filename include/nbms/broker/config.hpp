@@ -41,6 +41,10 @@ enum class LoopbackAccess {
 };
 std::string loopback_acl_file(LoopbackAccess access);
 
+// The ACL of the control listener (nbmsd's takeover CONNECTs, kick.hpp): no
+// rule at all, so its clients may neither publish nor receive anything.
+std::string control_acl_file();
+
 // The managed broker's mosquitto.conf.
 struct ManagedBrokerOptions {
   std::string bind_address = "0.0.0.0";  // TLS listener address (IPv4/IPv6 literal or host name)
@@ -54,6 +58,11 @@ struct ManagedBrokerOptions {
   std::string persistence_dir;
   std::optional<std::uint16_t> loopback_port;  // plain MQTT on 127.0.0.1 for local tools
   std::string loopback_acl_file;  // the text of loopback_acl_file(); needed with the port
+  // nbmsd's control listener: a unix socket (absolute path, at most 107
+  // characters) in a directory only nbmsd's user may enter, with the text of
+  // control_acl_file(). Empty: none.
+  std::string control_socket;
+  std::string control_acl_file;
   // The `user` line: started as root, Mosquitto switches to this user (its
   // default is "mosquitto", which then cannot read a 0600 root key). Empty: no
   // line (not started as root). "root" keeps it root (Mosquitto warns).

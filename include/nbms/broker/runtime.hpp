@@ -71,6 +71,11 @@ struct RuntimeStats {
   std::uint64_t restarts = 0;  // starts after an unexpected exit
   std::uint64_t reloads = 0;
   std::uint64_t reload_failures = 0;
+  // Managed: takeover CONNECTs the broker accepted after a revocation (each
+  // closed the thing's connection if it had one), and those that failed (the
+  // reload was not confirmed, or the control listener did not answer).
+  std::uint64_t kicks = 0;
+  std::uint64_t kick_failures = 0;
   std::string last_exit;  // "signal 9 (Killed)" ... of the last unexpected exit
   std::int64_t crl_written_ms = 0;
 };
@@ -78,7 +83,7 @@ struct RuntimeStats {
 // The file names inside the broker directory.
 struct BrokerFiles {
   std::filesystem::path conf, acl, loopback_acl, crl, ca, server_cert, server_key, client_cert,
-      client_key, persistence;
+      client_key, persistence, control_socket, control_acl;
   static BrokerFiles in(const std::filesystem::path& dir);
 };
 
@@ -98,7 +103,14 @@ class Runtime {
   // Rewrites the ACL and the CRL and reloads the broker (SIGHUP: connections
   // stay). Managed: returns once the signal was sent (or the broker is down,
   // in which case it reads the new files when it restarts).
-  Result<void> permissions_changed();
+  //
+  // Managed, with `disconnect` (the things whose certificates were just
+  // revoked): then waits until Mosquitto has applied the reload (its
+  // "Reloading config." line) and closes each one's live connection through
+  // the control listener (kick.hpp), so its reconnect meets the new CRL.
+  // Errors name the things left connected. External mode ignores
+  // `disconnect` (docs/provisioning.md: the ACL cuts the traffic only).
+  Result<void> permissions_changed(const std::vector<std::string>& disconnect = {});
   // Rewrites the CRL (nextUpdate moves on) and reloads; call daily.
   Result<void> refresh_crl();
   // Managed: stops Mosquitto (SIGTERM, then SIGKILL after 5 s). Idempotent.

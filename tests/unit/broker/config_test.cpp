@@ -139,6 +139,44 @@ TEST(MosquittoConf, LoopbackListenerAndUser) {
   EXPECT_LT(at("allow_anonymous false"), loop);
 }
 
+TEST(MosquittoConf, ControlListenerOnAUnixSocketWithNoRights) {
+  auto o = good_options();
+  EXPECT_EQ(mosquitto_conf(o)->find("listener 0 "), std::string::npos);  // none by default
+  o.control_socket = "/var/lib/nbms/broker/control.sock";
+  o.control_acl_file = "/var/lib/nbms/broker/control.acl";
+  auto conf = mosquitto_conf(o);
+  ASSERT_TRUE(conf) << conf.error().message;
+  const auto lines = lines_of(*conf);
+  const auto at = [&](const std::string& l) {
+    return std::find(lines.begin(), lines.end(), l) - lines.begin();
+  };
+  const auto ctl = at("listener 0 /var/lib/nbms/broker/control.sock");
+  ASSERT_LT(ctl, static_cast<long>(lines.size()));
+  // Its own settings follow its listener line (per_listener_settings).
+  EXPECT_GT(at("acl_file /var/lib/nbms/broker/control.acl"), ctl);
+  EXPECT_GT(at("allow_anonymous true"), ctl);
+  EXPECT_LT(at("allow_anonymous false"), ctl);
+  // The ACL has no rule at all: no topic line, no user line.
+  EXPECT_TRUE(lines_of(control_acl_file()).empty()) << control_acl_file();
+}
+
+TEST(MosquittoConf, RejectsABadControlSocket) {
+  auto with = [](std::string sock, std::string acl = "/b/control.acl") {
+    auto o = good_options();
+    o.control_socket = std::move(sock);
+    o.control_acl_file = std::move(acl);
+    return mosquitto_conf(o);
+  };
+  EXPECT_TRUE(with("/b/control.sock"));
+  EXPECT_TRUE(with("/" + std::string(106, 'x')));  // 107 characters: fits sun_path
+  auto long_path = with("/" + std::string(107, 'x'));
+  ASSERT_FALSE(long_path);
+  EXPECT_NE(long_path.error().message.find("unix socket limit"), std::string::npos);
+  EXPECT_FALSE(with("control.sock"));
+  EXPECT_FALSE(with("/b/control.sock\nallow_anonymous true"));
+  EXPECT_FALSE(with("/b/control.sock", ""));  // the socket needs its ACL
+}
+
 TEST(MosquittoConf, RejectsValuesThatWouldBreakTheFile) {
   auto check = [](auto change, const char* what) {
     auto o = good_options();
