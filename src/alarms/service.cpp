@@ -32,6 +32,25 @@ Result<void> Service::commit(const AlarmUpdate& update) {
   return {};
 }
 
+Result<PurgedData> Service::purge_thing(const ThingName& thing, ThingPurger& purger) {
+  std::lock_guard live_lock(live_mu_);
+  std::lock_guard lock(mu_);
+  auto current = store_.current_alarms_of(thing);
+  if (!current) return std::unexpected(current.error());
+  auto purged = purger.purge_thing(thing);
+  if (!purged) return purged;
+  live_.erase(thing.full());
+  // The consoles watching the building drop the thing's alarms; nothing is
+  // written (the records are gone) and no transition is told (nothing happened
+  // to the alarms as such).
+  AlarmUpdate gone;
+  for (const auto& a : *current) gone.erase.push_back(a.key);
+  if (!gone.erase.empty()) {
+    for (const auto& listener : listeners_) listener(gone);
+  }
+  return purged;
+}
+
 Result<EventResult> Service::on_alarm(const AlarmEvent& event) {
   std::lock_guard lock(mu_);
   const AlarmKey key{event.thing, event.alarm_id};

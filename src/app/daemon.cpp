@@ -65,6 +65,10 @@ class Activity {
     std::lock_guard lock(mu_);
     last_[thing] = now_ms;
   }
+  void forget(const std::string& thing) {
+    std::lock_guard lock(mu_);
+    last_.erase(thing);
+  }
   std::optional<std::int64_t> last_seen(const std::string& thing) const {
     std::lock_guard lock(mu_);
     const auto it = last_.find(thing);
@@ -142,6 +146,27 @@ struct Daemon::Impl {
         }
       }
     }
+  }
+
+  // DELETE .../things/{t} after the certificates were revoked: the thing's
+  // records and every cache of it, on the ingest worker, so that no message
+  // of the thing is half-handled meanwhile and a held-back one cannot come
+  // back. Messages of the thing still queued behind it meet an unregistered
+  // thing (rejected as such); a thing registered again under the name starts
+  // clean: store caches, the limiter's bucket and backlog, liveness, realtime
+  // watches and the overview's "last seen" are all forgotten.
+  Result<PurgedData> purge_thing(const ThingName& thing) {
+    Result<PurgedData> out = fail(Errc::unavailable, "nbmsd is stopping");
+    const bool ran = pipeline->run_exclusive([&] {
+      out = alarms->purge_thing(thing, *store);
+      if (!out) return;
+      const std::string name = thing.full();
+      router->forget_thing(name);
+      hub->forget_thing(name);
+      activity.forget(name);
+    });
+    if (!ran) return fail(Errc::unavailable, "nbmsd is stopping: thing not purged");
+    return out;
   }
 
   // Remembers that a registered thing sent something (for the overview).
@@ -488,6 +513,7 @@ Result<void> Daemon::start() {
                           d.provisioner.get(),
                           d.alarms.get()};
   services.notify = &d.notify->services();
+  services.purge_thing = [&d](const ThingName& thing) { return d.purge_thing(thing); };
   d.server = std::make_unique<http::Server>(ho, std::move(services));
   auto port = d.server->start();
   if (!port) {

@@ -1,5 +1,6 @@
 // Routes of device provisioning (issue 5): a thing's client certificate and
-// MW bundle, its revocation, and the CA certificate and CRL. The use cases are
+// MW bundle, its revocation, the purge of a thing with its data, and the CA
+// certificate and CRL. The use cases are
 // in nbms::provisioning::Service; this file does scope, shapes and audit.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "api_common.hpp"
 #include "nbms/core/ids.hpp"
+#include "url.hpp"
 
 namespace nbms::http {
 namespace {
@@ -97,6 +99,76 @@ Response revoke_certificate(const Ctx& x) {
   return json_response(200, {{"thing", *thing}, {"revoked", records_json(*revoked)}});
 }
 
+json purged_json(const PurgedData& p) {
+  return {{"thing", p.thing},
+          {"points", p.points},
+          {"series", p.series},
+          {"sealed_days", p.sealed_days},
+          {"rows", p.rows},
+          {"periodic_blocks", p.periodic_blocks},
+          {"latest", p.latest},
+          {"spool", p.spool},
+          {"current_alarms", p.current_alarms},
+          {"alarm_marks", p.alarm_marks},
+          {"links", p.links}};
+}
+
+std::string purged_text(const PurgedData& p) {
+  return std::to_string(p.points) + " points, " + std::to_string(p.periodic_blocks) +
+         " periodic blocks, " + std::to_string(p.rows) + " unsealed rows, " +
+         std::to_string(p.series) + " series entries, " + std::to_string(p.sealed_days) +
+         " sealed days, " + std::to_string(p.latest) + " latest, " + std::to_string(p.spool) +
+         " held messages, " + std::to_string(p.current_alarms) + " current alarms, " +
+         std::to_string(p.alarm_marks) + " alarm marks, " + std::to_string(p.links) + " links";
+}
+
+// DELETE .../things/{t}?confirm=<thing>: revokes the thing's certificates as
+// DELETE .../certificate does, then deletes the thing and its data. The
+// confirmation must repeat the thing's name, so that a stray DELETE (a
+// script, a wrong URL) cannot purge history.
+Response purge_thing(const Ctx& x) {
+  auto thing = thing_in_scope(x);
+  if (!thing) return error_from(thing.error());
+  auto q = Query::parse(x.query);
+  if (!q) return error_from(q.error());
+  const auto confirm = q->get("confirm");
+  if (!confirm || *confirm != *thing) {
+    return error_response(400, "purging deletes the history of '" + *thing +
+                                   "' for good: repeat its name as ?confirm=" + *thing);
+  }
+  auto registered = x.s.registry.thing(*thing);
+  if (!registered) return error_from(registered.error());
+  if (!x.s.provisioning) return not_configured();
+  if (!x.s.purge_thing) return error_response(503, "purging things is not available");
+  const std::string& c = x.params[0];
+  auto revoked = x.s.provisioning->remove(*thing);
+  if (!revoked) {
+    audit(x, c, "thing.purge", *thing, "revoking: " + revoked.error().message, false);
+    return error_from(revoked.error());
+  }
+  std::string serials;
+  for (const auto& r : *revoked) serials += (serials.empty() ? "" : ", ") + r.serial;
+  const std::string revoked_text =
+      serials.empty() ? "no current certificate" : "revoked " + serials;
+  auto purged = x.s.purge_thing(registered->name);
+  if (!purged) {
+    audit(x, c, "thing.purge", *thing, revoked_text + "; purge failed: " + purged.error().message,
+          false);
+    return error_from(purged.error());
+  }
+  audit(
+      x, c, "thing.purge", *thing,
+      revoked_text + "; deleted " + purged_text(*purged) +
+          (purged->shared_points_kept > 0 ? "; kept " + std::to_string(purged->shared_points_kept) +
+                                                " points shared with another thing"
+                                          : ""),
+      true);
+  return json_response(200, {{"thing", *thing},
+                             {"revoked", records_json(*revoked)},
+                             {"deleted", purged_json(*purged)},
+                             {"shared_points_kept", purged->shared_points_kept}});
+}
+
 Response get_certificate(const Ctx& x) {
   auto thing = thing_in_scope(x);
   if (!thing) return error_from(thing.error());
@@ -146,6 +218,7 @@ const std::vector<Route>& provisioning_routes() {
       {"GET",
        {"customers", "{}", "buildings", "{}", "things", "{}", "certificate"},
        get_certificate},
+      {"DELETE", {"customers", "{}", "buildings", "{}", "things", "{}"}, purge_thing},
       {"GET", {"pki", "ca.pem"}, ca_pem},
       {"GET", {"pki", "crl.pem"}, crl_pem, Access::admin},
   };

@@ -27,7 +27,14 @@ bool Pipeline::enqueue(Item&& item, bool block) {
 }
 
 bool Pipeline::submit_and_wait(std::string_view topic, std::string_view payload) {
-  Item item{topic, payload, {}, nullptr};
+  Item item{topic, payload, {}, nullptr, {}};
+  auto done = item.done.get_future();
+  if (!enqueue(std::move(item), true)) return false;
+  return done.get();
+}
+
+bool Pipeline::run_exclusive(std::function<void()> task) {
+  Item item{{}, {}, {}, nullptr, std::move(task)};
   auto done = item.done.get_future();
   if (!enqueue(std::move(item), true)) return false;
   return done.get();
@@ -36,7 +43,7 @@ bool Pipeline::submit_and_wait(std::string_view topic, std::string_view payload)
 bool Pipeline::try_submit(std::string topic, std::string payload) {
   auto owned = std::make_shared<const std::pair<std::string, std::string>>(std::move(topic),
                                                                            std::move(payload));
-  return enqueue(Item{owned->first, owned->second, {}, owned}, false);
+  return enqueue(Item{owned->first, owned->second, {}, owned, {}}, false);
 }
 
 std::string Pipeline::stall_reason() const {
@@ -66,6 +73,10 @@ void Pipeline::stop(std::chrono::milliseconds drain_deadline) {
 // Handles one item, retrying storage failures with backoff. Returns false if
 // the pipeline is stopping and the drain deadline passed before it was stored.
 bool Pipeline::process(Item& item) {
+  if (item.task) {
+    item.task();
+    return true;
+  }
   auto delay = options_.retry_min;
   for (;;) {
     auto outcome = router_.handle(item.topic, item.payload);

@@ -141,6 +141,13 @@ Result<bool> Router::release_one(bool idle) {
   return false;
 }
 
+void Router::forget_thing(const std::string& thing) {
+  const auto it = flows_.find(thing);
+  if (it == flows_.end()) return;
+  counters_.held -= std::min(counters_.held.load(), it->second.held);
+  flows_.erase(it);
+}
+
 Result<Outcome> Router::admit(std::string_view topic, std::string_view payload, bool limit) {
   auto env = protocol::parse_topic(topic);
   if (!env) {

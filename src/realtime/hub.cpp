@@ -415,6 +415,44 @@ void Hub::on_control_result(const ControlResult& result) {
   if (sink) sink->control_outcome(outcome);
 }
 
+void Hub::forget_thing(const std::string& thing) {
+  auto& d = *impl_;
+  std::lock_guard ops(d.ops);
+  std::vector<std::pair<std::shared_ptr<Sink>, ControlOutcome>> ended;
+  {
+    std::lock_guard lock(d.mu);
+    if (auto tw = d.things.find(thing); tw != d.things.end()) {
+      d.subscriptions -= std::min(d.subscriptions, tw->second.points.size());
+      d.things.erase(tw);
+    }
+    for (auto& [id, c] : d.conns) {
+      auto cw = c.watches.find(thing);
+      if (cw == c.watches.end()) continue;
+      c.watched -= std::min(c.watched, cw->second.size());
+      c.watches.erase(cw);
+    }
+    for (auto it = d.pending.begin(); it != d.pending.end();) {
+      if (it->second.thing != thing) {
+        ++it;
+        continue;
+      }
+      std::shared_ptr<Sink> sink;
+      if (auto c = d.conns.find(it->second.conn); c != d.conns.end()) sink = c->second.sink;
+      ControlOutcome o;
+      o.request_id = it->first;
+      o.thing = std::move(it->second.thing);
+      o.point_id = std::move(it->second.point_id);
+      o.status = ControlStatus::failed;
+      o.message = "the thing was deleted";
+      ended.emplace_back(std::move(sink), std::move(o));
+      it = d.pending.erase(it);
+    }
+  }
+  for (const auto& [sink, outcome] : ended) {
+    if (sink) sink->control_outcome(outcome);
+  }
+}
+
 void Hub::tick() {
   auto& d = *impl_;
   const std::int64_t now = d.clock.now_ms();

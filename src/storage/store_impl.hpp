@@ -190,6 +190,10 @@ struct RocksStore::Impl {
 
   std::shared_mutex dict_mu;
   std::unordered_map<std::string, std::shared_ptr<const Dict>> dicts;
+  // Raised (under dict_mu) by every purge: a load_dict that scanned before a
+  // purge must not cache what it read, or a thing registered again under the
+  // same name would inherit the purged thing's ordinals.
+  std::uint64_t dict_epoch = 0;
 
   // Per thing, a minute no unsealed row lies before. Sealing deletes rows one
   // by one, and a history read that seeks into the deleted range would step
@@ -367,9 +371,11 @@ struct RocksStore::Impl {
 
   // ---- series dictionaries ----
   Result<std::shared_ptr<const Dict>> load_dict(std::string_view thing) {
+    std::uint64_t epoch = 0;
     {
       std::shared_lock lock(dict_mu);
       if (auto it = dicts.find(std::string(thing)); it != dicts.end()) return it->second;
+      epoch = dict_epoch;
     }
     auto dict = std::make_shared<Dict>();
     const std::string prefix = series_prefix(thing) + "O";
@@ -382,8 +388,22 @@ struct RocksStore::Impl {
     });
     if (!r) return std::unexpected(r.error());
     std::unique_lock lock(dict_mu);
+    if (epoch != dict_epoch)
+      return std::shared_ptr<const Dict>(std::move(dict));  // purged meanwhile
     auto [it, inserted] = dicts.emplace(std::string(thing), dict);
     return it->second;
+  }
+
+  // Drops every cache of `thing` (after its records were purged). Under write_mu.
+  void forget_thing(const std::string& thing) {
+    things.erase(thing);
+    {
+      std::unique_lock lock(dict_mu);
+      dicts.erase(thing);
+      ++dict_epoch;
+    }
+    std::lock_guard lock(floor_mu);
+    row_floor.erase(thing);
   }
 
   void publish_dict(const std::string& thing, std::shared_ptr<const Dict> dict) {

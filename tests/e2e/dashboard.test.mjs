@@ -380,7 +380,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('manager issues, reissues and revokes a middleware certificate (devices page)', async () => {
+  trackTest('manager issues, reissues and revokes a middleware certificate, and purges one (devices page)', async () => {
     const page = await newPage({ acceptDownloads: true });
     page.on('dialog', (d) => d.accept());
     await login(page, 'manager1', USERS.manager1.password);
@@ -409,6 +409,28 @@ describe('dashboard', () => {
     await row.getByTestId('device-revoke').click();
     await waitFor('revoked', async () => (await state()) === 'revoked');
     await page.getByTestId('device-status').waitFor();
+    // Delete and purge: a middleware registered here goes with its data once
+    // its name is typed in the dialog (the button stays off until it matches).
+    await page.getByTestId('device-index').fill('9');
+    [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('device-add').click()]);
+    const row9 = page.locator('tr[data-testid="device-row"][data-thing="C000001_B001_9"]');
+    await row9.waitFor();
+    await row9.getByTestId('device-purge').click();
+    await page.getByTestId('purge-dialog').waitFor();
+    const submit = page.getByTestId('purge-submit');
+    assert.equal(await submit.isDisabled(), true);
+    await page.getByTestId('purge-confirm').fill('C000001_B001_');
+    assert.equal(await submit.isDisabled(), true, 'a partial name does not confirm');
+    await page.getByTestId('purge-confirm').fill('C000001_B001_9');
+    assert.equal(await submit.isDisabled(), false);
+    await shot(page, '24-devices-purge');
+    await submit.click();
+    await waitFor('purged row gone', async () => (await row9.count()) === 0);
+    const things = await sys.api('GET', '/customers/C000001/buildings/B001/things');
+    assert.ok(!things.things.some((t) => t.name === 'C000001_B001_9'));
+    assert.ok(things.things.some((t) => t.name === 'C000001_B001_01'), 'the other middleware stays');
+    const audit = await sys.api('GET', '/audit?customer=C000001');
+    assert.ok(audit.entries.some((e) => e.action === 'thing.purge' && e.target === 'C000001_B001_9' && e.ok));
     await page.context().close();
   });
 

@@ -262,6 +262,38 @@ TEST_F(NbmsctlProvisioning, ThingCertWritesAPrivateBundleAndRevokeRevokes) {
   EXPECT_FALSE(fs::exists(missing_out.string() + ".tmp"));
 }
 
+TEST_F(NbmsctlProvisioning, ThingPurgeWantsYesThenRevokesAndDeletes) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(seed());
+  const auto cert =
+      ctl({"thing", "cert", "C000001", "B001", kThing, "--out", file("b.json").string()});
+  ASSERT_EQ(cert.exit_code, 0) << cert.output;
+  const std::string serial =
+      call("GET", kCertPath).json["certificates"][0]["serial"].get<std::string>();
+  const std::string things = "/api/v1/customers/C000001/buildings/B001/things";
+
+  // Without --yes: a usage error, nothing is sent.
+  const auto no = ctl({"thing", "purge", kThing});
+  EXPECT_EQ(no.exit_code, 2) << no.output;
+  EXPECT_NE(no.output.find("deletes C000001_B001_01 and all its data for good; add --yes"),
+            std::string::npos)
+      << no.output;
+  EXPECT_EQ(call("GET", things).json["things"].size(), 1u);
+  EXPECT_EQ(ctl({"thing", "list", "C000001", "B001", "--yes"}).exit_code, 2);
+  EXPECT_EQ(ctl({"thing", "purge", "not-a-thing", "--yes"}).exit_code, 2);
+
+  const auto purge = ctl({"thing", "purge", kThing, "--yes"});
+  ASSERT_EQ(purge.exit_code, 0) << purge.output;
+  EXPECT_EQ(purge.output, "purged C000001_B001_01; revoked " + serial +
+                              "; deleted alarm_marks 0, current_alarms 0, latest 0, links 0, "
+                              "periodic_blocks 0, points 0, rows 0, sealed_days 0, series 0, "
+                              "spool 0, thing 1\n");
+  EXPECT_TRUE(call("GET", things).json["things"].empty());
+  const auto again = ctl({"thing", "purge", kThing, "--yes"});
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_NE(again.output.find("(HTTP 404)"), std::string::npos) << again.output;
+}
+
 TEST_F(NbmsctlProvisioning, ThingCertWithACsr) {
   ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_NO_FATAL_FAILURE(seed());

@@ -81,6 +81,11 @@ commands:
                                                (default <thing>.json, mode 0600); with --csr,
                                                for the key of that PEM CSR (no key in the bundle)
   thing revoke <customer> <building> <thing>   revoke the thing's certificates
+  thing purge <thing-name> --yes               revoke the thing's certificates, then delete
+                                               the thing and ALL its data (points, history,
+                                               latest values, current alarms) for good; the
+                                               certificates' records, the building's alarm
+                                               history and the audit log stay
   ca init --cert FILE --key FILE [--cn NAME] [--days N]
                                                create a CA offline (no nbmsd needed): key
                                                mode 0600; never overwrites a file
@@ -558,6 +563,7 @@ int run(const std::vector<std::string>& argv) {
   std::optional<std::string> address;
   std::optional<std::string> limit;
   std::optional<std::string> csr_file, out_file;
+  bool yes = false;
   CaInit ca;
   std::vector<std::string> args;
   for (std::size_t i = 0; i < argv.size(); ++i) {
@@ -583,6 +589,8 @@ int run(const std::vector<std::string>& argv) {
       csr_file = value("--csr");
     } else if (a == "--out" || a.starts_with("--out=")) {
       out_file = value("--out");
+    } else if (a == "--yes") {
+      yes = true;
     } else if (a == "--cert" || a.starts_with("--cert=")) {
       ca.cert = value("--cert");
     } else if (a == "--key" || a.starts_with("--key=")) {
@@ -608,6 +616,18 @@ int run(const std::vector<std::string>& argv) {
   const bool is_thing_cert = args[0] == "thing" && args.size() > 1 && args[1] == "cert";
   if ((csr_file || out_file) && !is_thing_cert) {
     throw UsageError{"--csr and --out only apply to 'thing cert'"};
+  }
+  const bool is_thing_purge = args[0] == "thing" && args.size() > 1 && args[1] == "purge";
+  if (yes && !is_thing_purge) throw UsageError{"--yes only applies to 'thing purge'"};
+  if (is_thing_purge) {
+    expect_args(args, 3, "thing purge <thing-name> --yes");
+    if (!nbms::ThingName::parse(args[2])) {
+      throw UsageError{nbms::ThingName::parse(args[2]).error().message};
+    }
+    if (!yes) {
+      throw UsageError{"'thing purge' deletes " + args[2] +
+                       " and all its data for good; add --yes to do it"};
+    }
   }
   // Offline: no URL, no credentials.
   if (is_ca_init) return ca_init(args, ca);
@@ -716,6 +736,35 @@ int run(const std::vector<std::string>& argv) {
     }
     return kExitOk;
   }
+  if (cmd == "thing" && sub == "purge") {
+    const auto name = nbms::ThingName::parse(args[2]).value();
+    // The confirmation nbmsd wants is the thing's name again: --yes gave it.
+    const auto target = building_path(name.customer, name.building) + "/things/" +
+                        percent_encode(args[2]) + "?confirm=" + percent_encode(args[2]);
+    const auto reply = cli.fetch(bhttp::verb::delete_, target, "");
+    if (const auto* code = std::get_if<int>(&reply)) return *code;
+    const json j = json::parse(std::get<Reply>(reply).body, nullptr, false);
+    std::cout << "purged " << args[2];
+    if (j.is_object() && j.contains("revoked") && j["revoked"].is_array()) {
+      std::string serials;
+      for (const auto& r : j["revoked"]) {
+        if (r.is_object() && r.contains("serial") && r["serial"].is_string()) {
+          serials += " " + r["serial"].get<std::string>();
+        }
+      }
+      std::cout << (serials.empty() ? "; no certificate to revoke" : "; revoked" + serials);
+    }
+    if (j.is_object() && j.contains("deleted") && j["deleted"].is_object()) {
+      std::cout << "; deleted";
+      bool first = true;
+      for (const auto& [kind, n] : j["deleted"].items()) {
+        std::cout << (first ? " " : ", ") << kind << " " << n.dump();
+        first = false;
+      }
+    }
+    std::cout << "\n";
+    return kExitOk;
+  }
   if (cmd == "points" || cmd == "latest") {
     expect_args(args, 3, cmd + " <customer> <building>");
     return cli.get(building_path(args[1], args[2]) + "/" + cmd);
@@ -762,7 +811,7 @@ int run(const std::vector<std::string>& argv) {
   }
   if (cmd == "customer" || cmd == "building" || cmd == "thing" || cmd == "user") {
     throw UsageError{"usage: nbmsctl " + cmd +
-                     (cmd == "thing" ? " add|list|cert|revoke ..." : " add|list ...")};
+                     (cmd == "thing" ? " add|list|cert|revoke|purge ..." : " add|list ...")};
   }
   throw UsageError{"unknown command '" + cmd + "'"};
 }

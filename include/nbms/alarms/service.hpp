@@ -89,6 +89,14 @@ class Service final : public AlarmSink {
                              std::int64_t from_ms, std::int64_t to_ms,
                              const HealthOptions& options = {});
 
+  // Purges a thing (DELETE .../things/{t}): forgets its liveness (no `$stale`
+  // is raised for it afterwards) and runs `purger`, which deletes its alarm
+  // records among the rest, under the service's locks, so that no alarm
+  // commit of the thing interleaves. Listeners get an update that erases the
+  // thing's current alarms (consoles drop them), without history: the
+  // building's alarm history keeps what happened.
+  Result<PurgedData> purge_thing(const ThingName& thing, ThingPurger& purger);
+
   // Connection state of the building's MWs and devices, and its history (the
   // transitions of the disconnect alarms) in [from_ms, to_ms).
   Result<std::vector<LinkState>> links(std::string_view customer, std::string_view building);

@@ -120,6 +120,35 @@ class SpoolStore {
   virtual Result<std::vector<HeldBacklog>> held_backlogs() = 0;
 };
 
+// What purging one thing deleted (docs/storage.md, "Purging a thing"): the
+// number of records per kind. Certificates, the building's alarm history and
+// the audit trail are kept, so they are not counted here.
+struct PurgedData {
+  std::size_t thing = 0;            // the registry record (1)
+  std::size_t points = 0;           // point records of the thing
+  std::size_t series = 0;           // series dictionary entries (point id <-> ordinal)
+  std::size_t sealed_days = 0;      // days the thing had sealed (markers)
+  std::size_t rows = 0;             // unsealed periodic logs
+  std::size_t periodic_blocks = 0;  // sealed day blocks of its points (all months)
+  std::size_t latest = 0;           // its latest-values record (0 or 1)
+  std::size_t spool = 0;            // messages held back by the per-thing limits
+  std::size_t current_alarms = 0;
+  std::size_t alarm_marks = 0;
+  std::size_t links = 0;
+  // Point ids the thing reported that another thing of the building also
+  // reports or owns: their points and history stay (they are not its alone).
+  std::size_t shared_points_kept = 0;
+};
+
+// Deletes every stored record of one thing, in one atomic write. not_found if
+// the thing is not registered. The caller serialises it with ingest of that
+// thing (nbmsd runs it on the ingest worker).
+class ThingPurger {
+ public:
+  virtual ~ThingPurger() = default;
+  virtual Result<PurgedData> purge_thing(const ThingName& thing) = 0;
+};
+
 // Sends commands and answers to a middleware on its command topic (`<thing>`).
 class CommandPublisher {
  public:

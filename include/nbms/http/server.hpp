@@ -74,6 +74,10 @@ struct Services {
   alarms::Service* alarms = nullptr;
   // Notifications; nullptr: the /notify routes answer 503.
   const NotifyServices* notify = nullptr;
+  // Deletes a thing's data and every cache of it, serialised with ingest
+  // (DELETE .../things/{t}, after its certificates were revoked); empty: that
+  // route answers 503.
+  std::function<Result<PurgedData>(const ThingName&)> purge_thing;
 };
 
 class Server {

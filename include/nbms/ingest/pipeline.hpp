@@ -45,6 +45,11 @@ class Pipeline {
   // only live for the call (the worker is done with them when it returns), so
   // the MQTT payload is never copied.
   bool submit_and_wait(std::string_view topic, std::string_view payload);
+  // Runs `task` on the worker between two messages, after every message
+  // queued before it, and blocks until it ran: whatever it does is serialised
+  // with ingest (nbmsd purges a thing this way). False if the pipeline stopped
+  // before it ran. The task must not call into the pipeline.
+  bool run_exclusive(std::function<void()> task);
   // Enqueues without waiting (tests, tools); false if stopped or full.
   bool try_submit(std::string topic, std::string payload);
 
@@ -67,6 +72,7 @@ class Pipeline {
     std::promise<bool> done;  // set when stored/rejected (true) or abandoned (false)
     // try_submit's copies; submit_and_wait's caller keeps its own data alive.
     std::shared_ptr<const std::pair<std::string, std::string>> owned;
+    std::function<void()> task;  // run_exclusive's: run instead of a message
   };
 
   void run();

@@ -112,6 +112,11 @@ class Router {
 
   const Counters& counters() const { return counters_; }
 
+  // Forgets the thing's rate bucket and held-back backlog after it was purged
+  // (its spool entries are gone): the held count drops by its backlog, and a
+  // thing registered again under the name starts with a full bucket.
+  void forget_thing(const std::string& thing);
+
  private:
   struct Flow {  // one registered thing's bucket and held-back backlog
     bool seen = false;

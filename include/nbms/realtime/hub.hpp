@@ -110,6 +110,12 @@ class Hub final : public LiveSink {
   void on_realtime(const RealtimeUpdate& update) override;
   void on_control_result(const ControlResult& result) override;
 
+  // Forgets a purged thing: every connection's watches of it (without telling
+  // the MW, whose certificate is revoked), and its controls in flight, which
+  // end with a `failed` outcome. A thing registered again under the name is
+  // watched anew.
+  void forget_thing(const std::string& thing);
+
   // Periodic work (call every second or so): control timeouts, lease renewal.
   void tick();
 

@@ -42,7 +42,8 @@ class RocksStore final : public Registry,
                          public AlarmStore,
                          public OutboxStore,
                          public SubscriptionStore,
-                         public SpoolStore {
+                         public SpoolStore,
+                         public ThingPurger {
  public:
   // Opens (or creates) the database and all column families. Fails with a
   // clear message if the directory cannot be used or the layout version is newer.
@@ -154,6 +155,11 @@ class RocksStore final : public Registry,
   Result<std::optional<HeldMessage>> first_held(const std::string& thing) override;
   Result<void> release(const std::string& thing, std::uint64_t seq) override;
   Result<std::vector<HeldBacklog>> held_backlogs() override;
+
+  // ThingPurger (src/storage/purge_store.cpp): deletes the thing's records
+  // in every column family but certificates, alarm history and audit, in one
+  // WriteBatch under the ingest and alarm writer locks; see docs/storage.md.
+  Result<PurgedData> purge_thing(const ThingName& thing) override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new

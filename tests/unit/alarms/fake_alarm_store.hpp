@@ -86,6 +86,18 @@ class FakeAlarmStore final : public AlarmStore {
     return history_;
   }
 
+  // What a purge does to the alarm records of `thing`: current alarms, marks
+  // and links go, the history stays. Returns how many current alarms went.
+  std::size_t forget(const ThingName& thing) {
+    std::lock_guard lock(mu_);
+    const std::string prefix = thing.full() + "/";
+    std::size_t n =
+        std::erase_if(current_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+    std::erase_if(marks_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+    std::erase_if(links_, [&](const auto& kv) { return kv.second.thing == thing; });
+    return n;
+  }
+
   bool fail_commits = false;
   int commits = 0;
 

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "unit/alarms/fake_alarm_store.hpp"
 
 namespace nbms::alarms {
@@ -168,6 +170,65 @@ TEST_F(ServiceTest, EveryListenerSeesEveryCommit) {
   EXPECT_EQ(seen, (std::vector<TransitionKind>{TransitionKind::raised, TransitionKind::acknowledged,
                                                TransitionKind::cleared}));
   EXPECT_EQ(second, 3u);
+}
+
+// Stands for RocksStore::purge_thing: the alarm records of the thing go.
+class FakePurger final : public ThingPurger {
+ public:
+  explicit FakePurger(testing::FakeAlarmStore& store) : store_(store) {}
+  Result<PurgedData> purge_thing(const ThingName& thing) override {
+    ++calls;
+    if (failing) return fail(Errc::unavailable, "disk full");
+    PurgedData d;
+    d.thing = 1;
+    d.current_alarms = store_.forget(thing);
+    return d;
+  }
+  int calls = 0;
+  bool failing = false;
+
+ private:
+  testing::FakeAlarmStore& store_;
+};
+
+TEST_F(ServiceTest, APurgedThingIsForgottenAndItsAlarmsLeaveTheConsoles) {
+  const ThingName other{"C000003", "B001", "02"};
+  service_.on_alarm(ev("A", AlarmStatus::raise, 1));
+  service_.on_alarm(ev("B", AlarmStatus::raise, 2));
+  auto on_other = ev("A", AlarmStatus::raise, 1);
+  on_other.thing = other;
+  service_.on_alarm(on_other);
+  ASSERT_TRUE(service_.on_periodic_log(kThing, 1));
+  ASSERT_TRUE(service_.on_periodic_log(other, 1));
+  std::vector<AlarmUpdate> told;
+  service_.add_listener([&](const AlarmUpdate& u) { told.push_back(u); });
+  FakePurger purger(store_);
+
+  purger.failing = true;
+  EXPECT_EQ(service_.purge_thing(kThing, purger).error().code, Errc::unavailable);
+  EXPECT_TRUE(told.empty());
+  EXPECT_EQ(list().size(), 3u);
+
+  purger.failing = false;
+  auto purged = service_.purge_thing(kThing, purger);
+  ASSERT_TRUE(purged) << purged.error().message;
+  EXPECT_EQ(purged->current_alarms, 2u);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_TRUE(told[0].history.empty());
+  EXPECT_TRUE(told[0].put.empty());
+  EXPECT_EQ(told[0].erase, (std::vector<AlarmKey>{{kThing, "A"}, {kThing, "B"}}));
+  EXPECT_EQ(list().size(), 1u);
+
+  // Its liveness is forgotten: only the other MW goes stale.
+  clock_.now += 3 * 60'000;
+  EXPECT_EQ(*service_.check_liveness(), 1u);
+  for (const auto& a : list()) EXPECT_EQ(a.key.thing, other);
+  // The building's history keeps what happened to the purged thing's alarms.
+  auto h = service_.history({"C000003", "B001", 0, clock_.now + 1});
+  ASSERT_TRUE(h);
+  EXPECT_EQ(std::count_if(h->begin(), h->end(),
+                          [&](const AlarmTransition& t) { return t.alarm.key.thing == kThing; }),
+            2);
 }
 
 TEST_F(ServiceTest, DisconnectsAndLinkHistory) {

@@ -164,6 +164,12 @@ struct World : testing::AlarmWorld {
     }
     seed_notify();
     services.notify = &notify_services;
+    // The purge as the daemon wires it, over the fakes: the thing leaves the
+    // registry (its data lives in stores the matrix does not model).
+    services.purge_thing = [this](const ThingName& t) -> Result<PurgedData> {
+      if (!registry.remove_thing(t.full())) return fail(Errc::not_found, "no thing");
+      return PurgedData{.thing = 1};
+    };
   }
 
   // Each caller: a customer-wide and a B001 subscription on its own customer
@@ -344,6 +350,7 @@ enum class Effect {
   own_password_set,            // of the caller
   cert_issued,                 // <c>_B001_01 has a second certificate, the first revoked
   cert_revoked,                // <c>_B001_01 has no unrevoked certificate
+  thing_purged,                // <c>_B001_01 is gone, its certificates revoked
   alarm_acked,                 // AL-1 of <c>_B001_01 is acknowledged
   alarm_shelved,               // AL-1 is shelved
   alarm_unshelved,             // AL-2 is no longer shelved
@@ -423,6 +430,8 @@ const std::vector<Row>& rest_rows() {
 {"issue_cert",      "POST",   "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  201,  404,      404,      201,      403},      cert_issued},
 {"revoke_cert",     "DELETE", "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          A,   {401,  200,  200,      403,      404,      404},      cert_revoked},
 {"revoke_cert",     "DELETE", "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  200,  404,      404,      200,      403},      cert_revoked},
+{"purge_thing",     "DELETE", "customers/{}/buildings/{}/things/{}", "customers/{c}/buildings/B001/things/{c}_B001_01?confirm={c}_B001_01", "",                                                   A,   {401,  200,  200,      403,      404,      404},      thing_purged},
+{"purge_thing",     "DELETE", "customers/{}/buildings/{}/things/{}", "customers/{c}/buildings/B001/things/{c}_B001_01?confirm={c}_B001_01", "",                                                   B,   {401,  200,  404,      404,      200,      403},      thing_purged},
 {"get_cert",        "GET",    "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          A,   {401,  200,  200,      403,      404,      404},      none},
 {"get_cert",        "GET",    "customers/{}/buildings/{}/things/{}/certificate", "customers/{c}/buildings/B001/things/{c}_B001_01/certificate", "",                                          B,   {401,  200,  404,      404,      200,      403},      none},
 {"ca_pem",          "GET",    "pki/ca.pem",                           "pki/ca.pem",                                           "",                                                                             any, {401,  200,  200,      200,      200,      200},      none},
@@ -604,6 +613,11 @@ bool happened(World& w, const Row& row, Caller who) {
       return !w.notify_store.endpoint(user_of(who), "ep-seed").has_value();
     case Effect::notice_posted:
       return w.notify_store.notifications_with_prefix("notice." + c + ".", 10).value().size() == 2;
+    case Effect::thing_purged: {
+      const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
+      return !w.registry.thing(c + "_B001_01").has_value() && !certs.empty() &&
+             std::ranges::none_of(certs, [](const CertificateRecord& r) { return !r.revoked_ms; });
+    }
     case Effect::cert_revoked: {
       const auto certs = w.certificates.certificates_of(c + "_B001_01").value();
       return !certs.empty() &&

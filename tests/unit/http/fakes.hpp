@@ -84,6 +84,11 @@ class FakeRegistry final : public Registry {
     if (it == things_.end()) return fail(Errc::not_found, "no thing");
     return it->second;
   }
+  // What a purge does to the registry (the test's purge_thing service).
+  bool remove_thing(const std::string& name) {
+    std::lock_guard lock(mu_);
+    return things_.erase(name) > 0;
+  }
   Result<std::vector<Thing>> things(std::string_view customer, std::string_view building) override {
     std::lock_guard lock(mu_);
     if (fail_with) return std::unexpected(*fail_with);

@@ -128,6 +128,34 @@ TEST_F(LimitsTest, HeldMessagesGoOnAtTheRateOrAllAtOnceWhenIdle) {
   EXPECT_EQ(router.counters().messages, 5u);
 }
 
+TEST_F(LimitsTest, AForgottenThingLeavesNoBacklogAndStartsWithAFullBucket) {
+  auto router = make(1, 2);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(router.handle(std::string(kA) + "/periodic_log", log_at(i)));
+  }
+  ASSERT_TRUE(router.handle(std::string(kB) + "/periodic_log", log_at(100)));
+  ASSERT_TRUE(router.handle(std::string(kB) + "/periodic_log", log_at(101)));
+  ASSERT_TRUE(router.handle(std::string(kB) + "/periodic_log", log_at(102)));
+  EXPECT_EQ(router.counters().held, 4u);  // A: 3, B: 1
+  // The purge deleted A's spool entries; the router forgets A.
+  spool.held.erase(kA);
+  router.forget_thing(kA);
+  EXPECT_EQ(router.counters().held, 1u);
+  EXPECT_TRUE(router.has_backlog());
+  // Released while idle: only B's message; nothing of A comes back.
+  while (*router.release_one(true)) {
+  }
+  EXPECT_EQ(stored(kA), (std::vector<int>{0, 1}));
+  EXPECT_EQ(stored(kB), (std::vector<int>{100, 101, 102}));
+  EXPECT_EQ(router.counters().held, 0u);
+  // A (registered again) has a full bucket: two go at once, at the same instant.
+  ASSERT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(10))->reason, "");
+  ASSERT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(11))->reason, "");
+  EXPECT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(12))->reason, "held");
+  router.forget_thing("C000003_B001_99");  // unknown: nothing happens
+  EXPECT_EQ(router.counters().held, 1u);
+}
+
 TEST_F(LimitsTest, AFullBacklogRejectsAsThrottledAndRecordsIt) {
   const auto size = log_at(0).size();
   auto router = make(1, 1, 2 * size);

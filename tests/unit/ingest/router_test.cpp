@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "nbms/ingest/pipeline.hpp"
@@ -274,6 +276,30 @@ TEST_F(RouterTest, PipelineRetriesUntilStorageAcceptsAndKeepsOrder) {
   EXPECT_EQ(logs[0].time.to_string(), "202210040945");
   EXPECT_EQ(logs[1].time.to_string(), "202210041000");
   EXPECT_EQ(router.counters().messages, 2u);
+}
+
+TEST_F(RouterTest, PipelineRunsAnExclusiveTaskAfterWhatWasQueuedBeforeIt) {
+  auto router = make();
+  Pipeline pipeline(router, PipelineOptions{.capacity = 8,
+                                            .retry_min = std::chrono::milliseconds(1),
+                                            .retry_max = std::chrono::milliseconds(2)});
+  store.fail_next_appends(3);  // the first log is retried while the task waits
+  ASSERT_TRUE(
+      pipeline.try_submit(std::string(kThing) + "/periodic_log", log_payload("202210040945")));
+  ASSERT_TRUE(
+      pipeline.try_submit(std::string(kThing) + "/periodic_log", log_payload("202210041000")));
+  std::size_t seen = 0;
+  std::thread::id ran_on;
+  ASSERT_TRUE(pipeline.run_exclusive([&] {
+    seen = store.logs().size();
+    ran_on = std::this_thread::get_id();
+  }));
+  EXPECT_EQ(seen, 2u);
+  EXPECT_NE(ran_on, std::this_thread::get_id());  // on the worker
+  pipeline.stop();
+  bool ran = false;
+  EXPECT_FALSE(pipeline.run_exclusive([&] { ran = true; }));
+  EXPECT_FALSE(ran);
 }
 
 TEST_F(RouterTest, PipelineStopGivesUpOnlyAfterTheDrainDeadline) {

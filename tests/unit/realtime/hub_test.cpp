@@ -159,6 +159,54 @@ TEST_F(HubTest, FirstWatcherSubscribesOnceAndLastLeaverUnsubscribes) {
   EXPECT_EQ(hub.stats().subscriptions, 0u);
 }
 
+TEST_F(HubTest, AForgottenThingLeavesNoWatchNorPendingControl) {
+  auto [c1, s1] = connect();
+  auto [c2, s2] = connect();
+  ASSERT_TRUE(hub.subscribe(c1, kThing, {"a", "b"}));
+  ASSERT_TRUE(hub.subscribe(c2, kThing, {"b"}));
+  ASSERT_TRUE(hub.subscribe(c2, kOther, {"x"}));
+  auto id = hub.control(c1, kThing, "p:sp", 22.5, 8);
+  ASSERT_TRUE(id);
+  auto other_id = hub.control(c2, kOther, "p:sp", 1, 8);
+  ASSERT_TRUE(other_id);
+  commands.take();
+
+  hub.forget_thing(kThing.full());
+  // Nothing is sent to the purged MW (its certificate is revoked).
+  EXPECT_TRUE(commands.take().empty());
+  EXPECT_EQ(hub.stats().subscriptions, 1u);  // kOther's x
+  EXPECT_EQ(hub.stats().pending_controls, 1u);
+  ASSERT_EQ(s1->outcomes.size(), 1u);
+  EXPECT_EQ(s1->outcomes[0].request_id, *id);
+  EXPECT_EQ(s1->outcomes[0].status, ControlStatus::failed);
+  EXPECT_EQ(s1->outcomes[0].message, "the thing was deleted");
+  EXPECT_TRUE(s2->outcomes.empty());
+
+  // Values of the name reach nobody; the other thing still streams.
+  hub.on_realtime(update(kThing, {{"a", 1}, {"b", 2}}));
+  hub.on_realtime(update(kOther, {{"x", 3}}));
+  EXPECT_TRUE(s1->calls.empty());
+  ASSERT_EQ(s2->calls.size(), 1u);
+  EXPECT_EQ(s2->calls[0].thing, kOther.full());
+  // A late answer to the ended control is unknown, and its timeout never comes.
+  hub.on_control_result(result(*id, true));
+  clock.now += 60'000;
+  hub.tick();
+  EXPECT_EQ(s1->outcomes.size(), 1u);
+
+  // Watching the name again asks the MW anew; a disconnect afterwards
+  // unsubscribes only what is watched now.
+  commands.take();
+  ASSERT_TRUE(hub.subscribe(c1, kThing, {"a"}));
+  auto sent = commands.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].second["point_ids"], json::array({"a"}));
+  hub.disconnect(c1);
+  sent = commands.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].second, (json{{"msg_type", "Unsubscribe"}, {"point_ids", {"a"}}}));
+}
+
 TEST_F(HubTest, WatchingTwiceIsANoOp) {
   auto [c1, s1] = connect();
   ASSERT_TRUE(hub.subscribe(c1, kThing, {"a", "a", "b"}));

@@ -2,7 +2,9 @@
 // building's middlewares (things) with their certificate (serial, SHA-256
 // fingerprint, expiry); register a thing and issue its certificate (the bundle
 // file is downloaded once: nbms does not keep the key), reissue (revokes the
-// old certificate), revoke (cuts the thing off the broker). docs/provisioning.md.
+// old certificate), revoke (cuts the thing off the broker), and delete and
+// purge (revokes, then deletes the thing and all its data, after the user
+// typed the thing's name). docs/provisioning.md.
 import { get, post, del, seg, buildingPath } from '../api.js';
 import { t } from '../i18n.js';
 import { h, field, message } from '../dom.js';
@@ -84,6 +86,43 @@ export async function devicesPage(app, params) {
     try { await fn(); } catch (e) { say('error', errorText(e)); }
   }
 
+  // Delete and purge: the user types the thing's name, which is sent as the
+  // confirmation nbmsd requires (DELETE .../things/{t}?confirm={t}).
+  function purge(thing) {
+    const typed = h('input', { required: true, autocomplete: 'off', spellcheck: false, 'data-testid': 'purge-confirm' });
+    const out = h('div', { 'aria-live': 'polite' });
+    const cancel = h('button', { type: 'button', text: t('control.close') });
+    const go = h('button', { type: 'submit', class: 'danger', text: t('devices.purge'), disabled: true, 'data-testid': 'purge-submit' });
+    const form = h('form', { class: 'dialog-body' },
+      h('h2', { text: t('devices.purgeTitle', { name: thing }) }),
+      h('p', { text: t('devices.purgeWarning') }),
+      h('p', { class: 'hint', text: t('devices.purgeKept') }),
+      field(t('devices.purgeType', { name: thing }), typed), out,
+      h('div', { class: 'dialog-actions' }, cancel, go));
+    const dialog = h('dialog', { class: 'dialog', 'data-testid': 'purge-dialog' }, form);
+    typed.addEventListener('input', () => { go.disabled = typed.value !== thing; });
+    cancel.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => dialog.remove());
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (typed.value !== thing) return;
+      go.disabled = true;
+      try {
+        const r = await del(`${buildingPath(customer, building)}/things/${seg(thing)}?confirm=${seg(typed.value)}`);
+        dialog.close();
+        const d = r.deleted || {};
+        say('ok', t('devices.purged', { name: thing, points: d.points ?? 0, blocks: (d.periodic_blocks ?? 0) + (d.rows ?? 0), alarms: d.current_alarms ?? 0 }));
+        await load();
+      } catch (e) {
+        go.disabled = false;
+        out.replaceChildren(message('error', errorText(e)));
+      }
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    typed.focus();
+  }
+
   function row(thing, cert) {
     const cur = cert?.current;
     const state = cur ? 'valid' : cert?.certificates?.length ? 'revoked' : 'none';
@@ -97,6 +136,8 @@ export async function devicesPage(app, params) {
           } })]
       : [h('button', { type: 'button', class: 'small primary', text: t('devices.issue'), 'data-testid': 'device-issue',
           onclick: () => act(() => issue(thing.name, 'devices.registered')) })];
+    buttons.push(h('button', { type: 'button', class: 'small danger', text: t('devices.purge'), 'data-testid': 'device-purge',
+      onclick: () => purge(thing.name) }));
     return h('tr', { 'data-thing': thing.name, 'data-testid': 'device-row' },
       h('td', { 'data-label': t('devices.thing') }, h('strong', { text: thing.name })),
       h('td', { 'data-label': t('devices.serial'), class: 'pid', text: cur?.serial || '—' }),
