@@ -159,7 +159,7 @@ class RocksStore final : public Registry,
   // ThingPurger (src/storage/purge_store.cpp): deletes the thing's records
   // in every column family but certificates, alarm history and audit, in one
   // WriteBatch under the ingest and alarm writer locks; see docs/storage.md.
-  Result<PurgedData> purge_thing(const ThingName& thing) override;
+  Result<PurgedData> purge_thing(const ThingName& name) override;
 
   // Moves every complete day of raw rows into per-point day blocks (see
   // docs/storage.md). append() does this by itself when a thing moves to a new
