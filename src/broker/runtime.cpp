@@ -48,6 +48,8 @@ constexpr std::size_t kKeptLogLines = 20;
 // How long a SIGHUP may go without Mosquitto's "Reloading config." line
 // before the supervisor stops waiting for it (and sends the next one).
 constexpr auto kReloadConfirmTimeout = 3s;
+// After a confirmed reload, before the next SIGHUP (see Impl::resend).
+constexpr auto kReloadSettle = 200ms;
 // One takeover CONNECT on the control socket, CONNACK included.
 constexpr auto kKickTimeout = 2000ms;
 // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
@@ -157,6 +159,11 @@ struct Runtime::Impl {
   bool awaiting_line = false;
   std::uint64_t awaiting_serial = 0;
   std::chrono::steady_clock::time_point awaiting_since;
+  // Mosquitto clears its reload flag after a reload: a SIGHUP that arrives
+  // while it still applies the previous one is lost. So the next signal waits
+  // a little after a confirmation, and an unconfirmed one is sent again.
+  std::chrono::steady_clock::time_point confirmed_at;
+  bool resend = false;
   bool control_listener = false;  // managed and the socket path fits
   RuntimeStats stats;
   std::deque<std::string> last_lines;
@@ -296,6 +303,7 @@ struct Runtime::Impl {
     if (awaiting_line && is_reload_line(line)) {
       hup_applied = std::max(hup_applied, awaiting_serial);
       awaiting_line = false;
+      confirmed_at = std::chrono::steady_clock::now();
       cv.notify_all();
     }
     last_lines.push_back(line);
@@ -312,19 +320,23 @@ struct Runtime::Impl {
   // Sends a pending SIGHUP to the running child; supervisor thread only.
   void serve_reloads(process::ChildProcess& child) {
     std::lock_guard lock(mu);
+    const auto now = std::chrono::steady_clock::now();
     if (awaiting_line) {
-      if (std::chrono::steady_clock::now() - awaiting_since < kReloadConfirmTimeout) return;
+      if (now - awaiting_since < kReloadConfirmTimeout) return;
       logger()->warn(
-          "mosquitto did not log the reload within {} ms",
+          "mosquitto did not log the reload within {} ms: signalling it again",
           std::chrono::duration_cast<std::chrono::milliseconds>(kReloadConfirmTimeout).count());
-      awaiting_line = false;  // its waiters time out; later signals go on
+      awaiting_line = false;
+      resend = true;
     }
-    if (hup_sent == hup_wanted) return;
+    if (hup_sent == hup_wanted && !resend) return;
+    if (now - confirmed_at < kReloadSettle) return;
     if (auto ok = child.signal(SIGHUP); ok) {
       ++stats.reloads;
       awaiting_line = true;
       awaiting_serial = hup_wanted;
-      awaiting_since = std::chrono::steady_clock::now();
+      awaiting_since = now;
+      resend = false;
     } else {
       ++stats.reload_failures;
       logger()->warn("cannot reload mosquitto: {}", ok.error().message);
@@ -355,6 +367,7 @@ struct Runtime::Impl {
         hup_sent = hup_wanted;  // a new broker reads the current files anyway
         hup_applied = hup_wanted;
         awaiting_line = false;
+        resend = false;
         cv.notify_all();
       }
       const auto began = std::chrono::steady_clock::now();
