@@ -183,6 +183,29 @@ struct Hub::Impl {
     return false;
   }
 
+  using Ended = std::vector<std::pair<std::shared_ptr<Sink>, ControlOutcome>>;
+  // Ends the pending controls `ends` selects with `status` and `message`; their
+  // outcomes go to `out`, for the sinks to get once `mu` is released. Under `mu`.
+  template <class Pred>
+  void end_pending(Pred ends, ControlStatus status, const std::string& message, Ended& out) {
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (!ends(it->second)) {
+        ++it;
+        continue;
+      }
+      std::shared_ptr<Sink> sink;
+      if (auto c = conns.find(it->second.conn); c != conns.end()) sink = c->second.sink;
+      ControlOutcome o;
+      o.request_id = it->first;
+      o.thing = std::move(it->second.thing);
+      o.point_id = std::move(it->second.point_id);
+      o.status = status;
+      o.message = message;
+      out.emplace_back(std::move(sink), std::move(o));
+      it = pending.erase(it);
+    }
+  }
+
   void unsubscribe_at_mw(const std::vector<ThingPoints>& gone) {
     // A failure is only logged: the MW stops by itself when the lease ends.
     for (const auto& [thing, points] : gone) {
@@ -418,7 +441,7 @@ void Hub::on_control_result(const ControlResult& result) {
 void Hub::forget_thing(const std::string& thing) {
   auto& d = *impl_;
   std::lock_guard ops(d.ops);
-  std::vector<std::pair<std::shared_ptr<Sink>, ControlOutcome>> ended;
+  Impl::Ended ended;
   {
     std::lock_guard lock(d.mu);
     if (auto tw = d.things.find(thing); tw != d.things.end()) {
@@ -431,22 +454,8 @@ void Hub::forget_thing(const std::string& thing) {
       c.watched -= std::min(c.watched, cw->second.size());
       c.watches.erase(cw);
     }
-    for (auto it = d.pending.begin(); it != d.pending.end();) {
-      if (it->second.thing != thing) {
-        ++it;
-        continue;
-      }
-      std::shared_ptr<Sink> sink;
-      if (auto c = d.conns.find(it->second.conn); c != d.conns.end()) sink = c->second.sink;
-      ControlOutcome o;
-      o.request_id = it->first;
-      o.thing = std::move(it->second.thing);
-      o.point_id = std::move(it->second.point_id);
-      o.status = ControlStatus::failed;
-      o.message = "the thing was deleted";
-      ended.emplace_back(std::move(sink), std::move(o));
-      it = d.pending.erase(it);
-    }
+    d.end_pending([&](const Pending& p) { return p.thing == thing; }, ControlStatus::failed,
+                  "the thing was deleted", ended);
   }
   for (const auto& [sink, outcome] : ended) {
     if (sink) sink->control_outcome(outcome);
@@ -457,26 +466,13 @@ void Hub::tick() {
   auto& d = *impl_;
   const std::int64_t now = d.clock.now_ms();
 
-  std::vector<std::pair<std::shared_ptr<Sink>, ControlOutcome>> timeouts;
+  Impl::Ended timeouts;
   {
     std::lock_guard lock(d.mu);
-    for (auto it = d.pending.begin(); it != d.pending.end();) {
-      if (!it->second.sent || it->second.deadline_ms > now) {
-        ++it;
-        continue;
-      }
-      std::shared_ptr<Sink> sink;
-      if (auto c = d.conns.find(it->second.conn); c != d.conns.end()) sink = c->second.sink;
-      ControlOutcome o;
-      o.request_id = it->first;
-      o.thing = std::move(it->second.thing);
-      o.point_id = std::move(it->second.point_id);
-      o.status = ControlStatus::timeout;
-      o.message =
-          "no answer from the MW within " + std::to_string(d.options.control_timeout_ms) + " ms";
-      timeouts.emplace_back(std::move(sink), std::move(o));
-      it = d.pending.erase(it);
-    }
+    d.end_pending(
+        [now](const Pending& p) { return p.sent && p.deadline_ms <= now; }, ControlStatus::timeout,
+        "no answer from the MW within " + std::to_string(d.options.control_timeout_ms) + " ms",
+        timeouts);
   }
   for (const auto& [sink, outcome] : timeouts) {
     if (sink) sink->control_outcome(outcome);
