@@ -331,6 +331,7 @@ struct Daemon::Impl {
          {{"messages", c.messages.load()},
           {"samples", c.samples.load()},
           {"rejected", c.rejected.load()},
+          {"point_conflicts", c.point_conflicts.load()},
           {"missing_values", c.missing.load()},
           {"realtime", c.realtime.load()},
           {"control_results", c.control_results.load()},

@@ -189,6 +189,9 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       if (!log) return reject(topic, payload, Reject::malformed, log.error().message);
       auto stored = ports_.series.append(*log);
       if (!stored) return std::unexpected(stored.error());
+      if (auto r = refuse_points(topic, payload, stored->conflicts, "values"); !r) {
+        return std::unexpected(r.error());
+      }
       if (ports_.alarms != nullptr) {
         // Liveness; a failure retries the log, whose second append is harmless.
         if (auto live = ports_.alarms->on_periodic_log(thing, log->period_minutes); !live) {
@@ -205,8 +208,12 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
       if (!init) return reject(topic, payload, Reject::malformed, init.error().message);
       auto changes = ports_.points.upsert_points(thing, init->points);
       if (!changes) return std::unexpected(changes.error());
-      logger()->info("{}: init with {} points ({} new, {} updated, {} unchanged)", env.thing,
-                     init->points.size(), changes->created, changes->updated, changes->unchanged);
+      if (auto r = refuse_points(topic, payload, changes->conflicts, "points"); !r) {
+        return std::unexpected(r.error());
+      }
+      logger()->info("{}: init with {} points ({} new, {} updated, {} unchanged, {} refused)",
+                     env.thing, init->points.size(), changes->created, changes->updated,
+                     changes->unchanged, changes->conflicts.size());
       break;
     }
     case protocol::Kind::remove: {
@@ -304,21 +311,48 @@ Result<Outcome> Router::dispatch(const protocol::Envelope& env, const ThingName&
 
 Result<Outcome> Router::reject(std::string_view topic, std::string_view payload, Reject why,
                                std::string detail) {
-  DeadLetter letter{ports_.clock.now_ms(), std::string(topic.substr(0, 512)),
-                    std::string(to_string(why)) + ": " + detail,
-                    std::string(payload.substr(0, std::size_t{64} * 1024))};
-  if (auto stored = ports_.dead_letters.put_dead_letter(letter); !stored) {
+  if (auto stored = put_dead_letter(topic, payload, to_string(why), detail); !stored) {
     return std::unexpected(stored.error());
   }
   ++counters_.messages;
   ++counters_.rejected;
   ++counters_.by_reason[static_cast<std::size_t>(why)];
-  log_rejection(topic, why, detail);
   return Outcome{
       .accepted = false, .reason = std::string(to_string(why)), .detail = std::move(detail)};
 }
 
-void Router::log_rejection(std::string_view topic, Reject why, const std::string& detail) {
+Result<void> Router::refuse_points(std::string_view topic, std::string_view payload,
+                                   const std::vector<PointConflict>& conflicts,
+                                   std::string_view what) {
+  if (conflicts.empty()) return {};
+  constexpr std::size_t kNamed = 10;
+  std::string detail = std::to_string(conflicts.size()) + " " + std::string(what) +
+                       " not stored: their point ids belong to another thing of the building (";
+  for (std::size_t i = 0; i < conflicts.size() && i < kNamed; ++i) {
+    if (i > 0) detail += ", ";
+    detail += "'" + conflicts[i].point_id.substr(0, 128) + "' of " + conflicts[i].holder;
+  }
+  if (conflicts.size() > kNamed) detail += ", ...";
+  detail += ")";
+  if (auto stored = put_dead_letter(topic, payload, "point_conflict", detail); !stored) {
+    return stored;
+  }
+  counters_.point_conflicts += conflicts.size();
+  return {};
+}
+
+Result<void> Router::put_dead_letter(std::string_view topic, std::string_view payload,
+                                     std::string_view reason, const std::string& detail) {
+  DeadLetter letter{ports_.clock.now_ms(), std::string(topic.substr(0, 512)),
+                    std::string(reason) + ": " + detail,
+                    std::string(payload.substr(0, std::size_t{64} * 1024))};
+  if (auto stored = ports_.dead_letters.put_dead_letter(letter); !stored) return stored;
+  log_rejection(topic, reason, detail);
+  return {};
+}
+
+void Router::log_rejection(std::string_view topic, std::string_view reason,
+                           const std::string& detail) {
   const auto now = ports_.clock.now_ms();
   if (now - log_window_start_ms_ >= kLogWindowMs) {
     if (suppressed_ > 0) {
@@ -330,8 +364,7 @@ void Router::log_rejection(std::string_view topic, Reject why, const std::string
   }
   if (logged_in_window_ < kLogBurst) {
     ++logged_in_window_;
-    logger()->warn("rejected message on '{}': {}: {}", topic.substr(0, 200), to_string(why),
-                   detail);
+    logger()->warn("dead letter for '{}': {}: {}", topic.substr(0, 200), reason, detail);
   } else {
     ++suppressed_;
   }

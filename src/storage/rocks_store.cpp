@@ -170,14 +170,18 @@ Result<PointChanges> RocksStore::upsert_points(const ThingName& thing,
                                                const std::vector<PointInfo>& points) {
   std::lock_guard lock(impl_->write_mu);
   PointChanges changes;
+  auto others = impl_->neighbours(thing);
+  if (!others) return std::unexpected(others.error());
   rocksdb::WriteBatch batch;
   for (const auto& p : points) {
-    const auto key = point_key(thing.customer, thing.building, p.point_id);
-    auto raw = impl_->get(kPoints, key);
-    if (!raw) return std::unexpected(raw.error());
-    if (*raw) {
-      auto old = decode_record<PointInfo>(**raw, "point");
-      if (old && *old == p) {
+    auto old = impl_->point_record(thing, p.point_id);
+    if (!old) return std::unexpected(old.error());
+    if (auto holder = others->holder(p.point_id, *old)) {
+      changes.conflicts.push_back({p.point_id, std::move(*holder)});
+      continue;
+    }
+    if (*old) {
+      if (**old == p) {
         ++changes.unchanged;
         continue;
       }
@@ -185,7 +189,7 @@ Result<PointChanges> RocksStore::upsert_points(const ThingName& thing,
     } else {
       ++changes.created;
     }
-    batch.Put(impl_->cf(kPoints), key, encode(p));
+    batch.Put(impl_->cf(kPoints), point_key(thing.customer, thing.building, p.point_id), encode(p));
   }
   if (batch.Count() > 0) {
     if (auto w = impl_->write(batch); !w) return std::unexpected(w.error());

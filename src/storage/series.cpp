@@ -21,7 +21,10 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
 
   // Series ordinals; points new to this thing get the next ones, persisted in
   // the same batch, and are listed as undeclared unless an init named them.
+  // A point id another thing of the building holds gets none: its values are
+  // refused (PointConflict), every time, so they are never in a row.
   std::shared_ptr<Dict> grown;
+  std::optional<Impl::Neighbours> others;  // read at the first new point id
   const Dict* dict = st.dict.get();
   Row row;
   row.period = static_cast<std::uint16_t>(log.period_minutes);
@@ -31,6 +34,17 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
     if (auto it = dict->ordinals.find(pv.point_id); it != dict->ordinals.end()) {
       ord = it->second;
     } else {
+      auto record = impl.point_record(log.thing, pv.point_id);
+      if (!record) return std::unexpected(record.error());
+      if (!others) {
+        auto n = impl.neighbours(log.thing);
+        if (!n) return std::unexpected(n.error());
+        others = std::move(*n);
+      }
+      if (auto holder = others->holder(pv.point_id, *record)) {
+        result.conflicts.push_back({pv.point_id, std::move(*holder)});
+        continue;
+      }
       if (!grown) {
         grown = std::make_shared<Dict>(*st.dict);
         dict = grown.get();
@@ -42,18 +56,21 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
       put_u32be(ord_bytes, ord);
       batch.Put(impl.cf(kSeries), series_name_key(thing, pv.point_id), ord_bytes);
       batch.Put(impl.cf(kSeries), series_ordinal_key(thing, ord), pv.point_id);
-      const auto pkey = point_key(log.thing.customer, log.thing.building, pv.point_id);
-      auto known = impl.get(kPoints, pkey);
-      if (!known) return std::unexpected(known.error());
-      if (!*known) {
+      // A record naming a thing no longer registered is taken over.
+      if (!*record || (*record)->thing != thing) {
         PointInfo info;
-        info.point_id = pv.point_id;
+        if (*record) {
+          info = std::move(**record);
+        } else {
+          info.point_id = pv.point_id;
+          const auto colon = pv.point_id.find(':');
+          info.name = colon == std::string::npos ? pv.point_id : pv.point_id.substr(colon + 1);
+          info.declared = false;
+          ++result.undeclared;
+        }
         info.thing = thing;
-        const auto colon = pv.point_id.find(':');
-        info.name = colon == std::string::npos ? pv.point_id : pv.point_id.substr(colon + 1);
-        info.declared = false;
-        batch.Put(impl.cf(kPoints), pkey, encode(info));
-        ++result.undeclared;
+        batch.Put(impl.cf(kPoints), point_key(log.thing.customer, log.thing.building, pv.point_id),
+                  encode(info));
       }
     }
     row.entries.push_back({ord, pv.value});
@@ -101,7 +118,7 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
   if (auto w = impl.write(batch); !w) return std::unexpected(w.error());
   st = std::move(next);
   if (grown) impl.publish_dict(thing, std::move(grown));
-  result.samples = log.values.size();
+  result.samples = log.values.size() - result.conflicts.size();
 
   // The thing moved to a new day: its earlier days are complete.
   if (st.max_minute / 1440 > previous_day) {

@@ -394,6 +394,51 @@ struct RocksStore::Impl {
     return it->second;
   }
 
+  // The other registered things of one building with their dictionaries: who
+  // else holds a point id (PointConflict). Read once per message that needs it.
+  struct Neighbours {
+    std::vector<std::string> names;
+    std::vector<std::shared_ptr<const Dict>> dicts;
+
+    // The other thing that holds `point_id`, given its point record if any:
+    // the registered thing the record names, or one whose dictionary has it.
+    std::optional<std::string> holder(const std::string& point_id,
+                                      const std::optional<PointInfo>& record) const {
+      if (record && std::ranges::find(names, record->thing) != names.end()) return record->thing;
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (dicts[i]->ordinals.contains(point_id)) return names[i];
+      }
+      return std::nullopt;
+    }
+  };
+  Result<Neighbours> neighbours(const ThingName& name) {
+    auto registered =
+        scan_records<Thing>(kThings, thing_key(name.customer + "_" + name.building + "_"), "thing");
+    if (!registered) return std::unexpected(registered.error());
+    const std::string self = name.full();
+    Neighbours out;
+    for (const auto& t : *registered) {
+      auto other = t.name.full();
+      if (other == self) continue;
+      auto dict = load_dict(other);
+      if (!dict) return std::unexpected(dict.error());
+      out.names.push_back(std::move(other));
+      out.dicts.push_back(std::move(*dict));
+    }
+    return out;
+  }
+
+  // The point record of `point_id` in `name`'s building, if there is one.
+  Result<std::optional<PointInfo>> point_record(const ThingName& name,
+                                                const std::string& point_id) {
+    auto raw = get(kPoints, point_key(name.customer, name.building, point_id));
+    if (!raw) return std::unexpected(raw.error());
+    if (!*raw) return std::optional<PointInfo>{};
+    auto p = decode_record<PointInfo>(**raw, "point");
+    if (!p) return std::unexpected(p.error());
+    return std::optional<PointInfo>(std::move(*p));
+  }
+
   // Drops every cache of `thing` (after its records were purged). Under write_mu.
   void forget_thing(const std::string& thing) {
     things.erase(thing);
@@ -487,26 +532,23 @@ struct RocksStore::Impl {
     rocksdb::WriteBatch batch;
     for (auto& [day, by_ordinal] : days) {
       const auto yyyymm = LocalMinute::from_minutes(day * 1440).yyyymm();
-      // Blocks exist only for a day this thing sealed before (late rows): only
-      // then is each point's block read and merged.
-      const auto marker = sealed_day_key(thing, day);
-      auto sealed_before = get(kSeries, marker);
-      if (!sealed_before) return std::unexpected(sealed_before.error());
-      batch.Put(cf(kSeries), marker, "");
+      batch.Put(cf(kSeries), sealed_day_key(thing, day), "");
       for (std::uint32_t ord = 0; ord < by_ordinal.size(); ++ord) {
         auto& samples = by_ordinal[ord];
         if (samples.empty()) continue;
         if (ord >= (*dict)->names.size()) return fail(Errc::io, "row names an unknown series");
         const auto key =
             block_key(name->customer, name->building, yyyymm, (*dict)->names[ord], day);
-        if (*sealed_before) {
-          auto existing = get(kPeriodic, key);
-          if (!existing) return std::unexpected(existing.error());
-          if (*existing) {
-            auto old = decode_block(**existing);
-            if (!old) return std::unexpected(old.error());
-            samples = merge_samples(*old, samples);
-          }
+        // A block is always merged, never overwritten: late rows of a day
+        // sealed before, and blocks of the same point id written by another
+        // thing in a database from before point ids were held by one thing
+        // (docs/storage.md). A missing block costs a bloom-filter probe.
+        auto existing = get(kPeriodic, key);
+        if (!existing) return std::unexpected(existing.error());
+        if (*existing) {
+          auto old = decode_block(**existing);
+          if (!old) return std::unexpected(old.error());
+          samples = merge_samples(*old, samples);
         }
         batch.Put(cf(kPeriodic), key, encode_block(samples));
       }

@@ -262,5 +262,54 @@ TEST_F(NbmsTest, DeleteKeepsHistory) {
             (std::vector<TimedValue>{{"202210041000", 10}, {"202210041015", 11}}));
 }
 
+// Two MWs of one building with the same BACnet point id (separate networks,
+// same device instance): the id stays with the first, whose history must not
+// be sealed over by the second's values; what was refused is recorded.
+TEST_F(NbmsTest, APointIdTwoThingsReportStaysWithTheFirst) {
+  ASSERT_NO_FATAL_FAILURE(register_thing());
+  const std::string second = std::string(kCustomer) + "_" + kBuilding + "_02";
+  ASSERT_EQ(nbmsd().post(building_path() + "/things", {{"name", second}}).status, 201);
+  const std::string shared = "39.BI-300:1628_AHUReturnFan_01";
+  const std::string own = "40.AI-1:Zone_Temp";
+  publish(topic_of(kThing, "init"),
+          init_message("202210040900", {{shared, "BI", "Fan", "AHU/1", "Roof", "On/Off"}}));
+  ASSERT_TRUE(messages_reach(1));
+  publish(topic_of(second, "init"),
+          init_message("202210040900", {{shared, "BI", "Other fan", "AHU/9", "Basement", ""},
+                                        {own, "AI", "Zone", "VAV/1", "2F", "degC"}}));
+  // Both log the same day and move on to the next one, which seals the day.
+  for (const char* time : {"202210041000", "202210051000"}) {
+    publish(topic_of(kThing, "periodic_log"), log_message(time, {{shared, 1}}));
+    publish(topic_of(second, "periodic_log"), log_message(time, {{shared, 0}, {own, 21.5}}));
+  }
+  ASSERT_TRUE(messages_reach(6));
+  EXPECT_EQ(ingest_counter("point_conflicts"), 3u);
+  EXPECT_EQ(ingest_counter("rejected"), 0u);
+
+  EXPECT_EQ(history(shared, "202210040000", "202210052359"),
+            (std::vector<TimedValue>{{"202210041000", 1}, {"202210051000", 1}}));
+  EXPECT_EQ(history(own, "202210040000", "202210052359"),
+            (std::vector<TimedValue>{{"202210041000", 21.5}, {"202210051000", 21.5}}));
+  const Json pts = points();
+  const Json* p = find_point(pts, shared);
+  ASSERT_NE(p, nullptr) << pts.dump();
+  EXPECT_EQ(p->value("thing", ""), kThing) << p->dump();
+  EXPECT_EQ(p->value("name", ""), "Fan") << p->dump();
+
+  const Json dl = get_ok("/api/v1/dead-letters?limit=3");
+  ASSERT_EQ(dl["dead_letters"].size(), 3u) << dl.dump();
+  for (const auto& letter : dl["dead_letters"]) {
+    EXPECT_EQ(letter["topic"].get<std::string>().rfind(second + "/", 0), 0u) << letter.dump();
+    const auto reason = letter["reason"].get<std::string>();
+    EXPECT_EQ(reason.rfind("point_conflict: 1 ", 0), 0u) << reason;
+    EXPECT_NE(reason.find("'" + shared + "' of " + kThing), std::string::npos) << reason;
+  }
+  // The day blocks survive a restart (which seals whatever is left).
+  ASSERT_EQ(nbmsd().stop(), 0);
+  nbmsd().start();
+  EXPECT_EQ(history(shared, "202210040000", "202210052359"),
+            (std::vector<TimedValue>{{"202210041000", 1}, {"202210051000", 1}}));
+}
+
 }  // namespace
 }  // namespace nbms::it

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include <rocksdb/db.h>
@@ -181,6 +182,131 @@ TEST_F(RocksStoreTest, RemovedPointsKeepTheirHistory) {
   EXPECT_EQ(removed->unknown, 1u);
   EXPECT_TRUE(store_->points("C1", "B1")->empty());
   EXPECT_EQ(history("p", "202210040000", "202210040000").size(), 1u);
+}
+
+// Two things of one building reporting the same point id (BACnet ids repeat
+// across MW networks): the periodic blocks are keyed by building and point id,
+// so the second thing's values would be sealed over the first one's day blocks.
+// The id stays the first thing's; the second one's point and values are refused.
+TEST_F(RocksStoreTest, APointIdBelongsToTheFirstThingOfTheBuildingThatHasIt) {
+  const ThingName second{"C1", "B1", "02"};
+  ASSERT_TRUE(store_->create_thing({second, 1}));
+  PointInfo x{"39.BI-300:x", "C1_B1_01", "BI", "X", "AHU/1", "", "", false, true};
+  ASSERT_TRUE(store_->upsert_points(thing_, {x}));
+
+  PointInfo x2 = x;
+  x2.thing = "C1_B1_02";
+  x2.name = "Other X";
+  PointInfo z{"z", "C1_B1_02", "AV", "Z", "", "", "", false, true};
+  auto init = store_->upsert_points(second, {x2, z});
+  ASSERT_TRUE(init) << init.error().message;
+  EXPECT_EQ(init->created, 1u);
+  ASSERT_EQ(init->conflicts.size(), 1u);
+  EXPECT_EQ(init->conflicts[0].point_id, "39.BI-300:x");
+  EXPECT_EQ(init->conflicts[0].holder, "C1_B1_01");
+  auto pts = store_->points("C1", "B1");
+  ASSERT_EQ(pts->size(), 2u);
+  EXPECT_EQ(pts->at(0).point_id, "39.BI-300:x");
+  EXPECT_EQ(pts->at(0), x);  // untouched
+
+  // Both report it over one day and move on to the next (both seal the day).
+  std::vector<Sample> first_values;
+  for (auto t = at("202210040000"); t <= at("202210050000"); t = t.plus_minutes(360)) {
+    ASSERT_TRUE(store_->append(PeriodicLog{thing_, t, 15, {{"39.BI-300:x", 1}}, 0}));
+    first_values.push_back({t, 1});
+    auto r = store_->append(PeriodicLog{second, t, 15, {{"39.BI-300:x", 0}, {"z", 7}}, 0});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->samples, 1u);
+    ASSERT_EQ(r->conflicts.size(), 1u);
+    EXPECT_EQ(r->conflicts[0].holder, "C1_B1_01");
+  }
+  EXPECT_EQ(history("39.BI-300:x", "202210040000", "202210052359"), first_values);
+  EXPECT_EQ(history("z", "202210040000", "202210052359").size(), first_values.size());
+  auto latest = store_->latest("C1", "B1");
+  ASSERT_EQ(latest->size(), 2u);
+  EXPECT_EQ(latest->at(0).value, 1);
+}
+
+// A point id the second thing saw first in a periodic_log is its own, and
+// stays its own after its `delete` removed the point record: its history of
+// the id remains.
+TEST_F(RocksStoreTest, ADeletedPointIdStaysWithTheThingWhoseHistoryHasIt) {
+  const ThingName second{"C1", "B1", "02"};
+  ASSERT_TRUE(store_->create_thing({second, 1}));
+  ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210040000"), 15, {{"w", 3}}, 0}));
+  ASSERT_EQ(store_->remove_points(second, {"w"})->removed, 1u);
+  EXPECT_TRUE(store_->points("C1", "B1")->empty());
+
+  PointInfo w{"w", "C1_B1_01", "AV", "W", "", "", "", false, true};
+  auto init = store_->upsert_points(thing_, {w});
+  ASSERT_EQ(init->conflicts.size(), 1u);
+  EXPECT_EQ(init->conflicts[0].holder, "C1_B1_02");
+  auto r = store_->append(log("202210040015", {{"w", 9}}));
+  ASSERT_EQ(r->conflicts.size(), 1u);
+  EXPECT_EQ(r->samples, 0u);
+  EXPECT_TRUE(store_->points("C1", "B1")->empty());
+  EXPECT_EQ(history("w", "202210040000", "202210042359"),
+            (std::vector<Sample>{{at("202210040000"), 3}}));
+  // The holder itself may declare it again.
+  w.thing = "C1_B1_02";
+  EXPECT_EQ(store_->upsert_points(second, {w})->created, 1u);
+}
+
+// A database written before point ids were held by one thing can have two
+// dictionaries with the same id. Sealing merges into the day block instead of
+// overwriting the other thing's samples, and a point record naming a thing
+// that is gone is taken over.
+TEST_F(RocksStoreTest, SealingKeepsTheSamplesOfAnIdTwoThingsShareFromBefore) {
+  ASSERT_TRUE(store_->append(log("202210040000", {{"x", 1}})));
+  const ThingName second{"C1", "B1", "02"};
+  ASSERT_TRUE(store_->create_thing({second, 1}));
+  store_.reset();
+  {
+    // Thing 02's dictionary gets "x" as ordinal 0 (docs/storage.md, series),
+    // and "y" gets a record naming a thing that is not registered.
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_ + "/db", &names).ok());
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_ + "/db", cfs, &handles, &raw).ok());
+    const auto cf = [&](const char* name) {
+      return handles[std::ranges::find(names, name) - names.begin()];
+    };
+    using namespace std::string_literals;
+    const rocksdb::WriteOptions wo;
+    ASSERT_TRUE(raw->Put(wo, cf("series"),
+                         "\x01"
+                         "C1_B1_02\0Nx"s,
+                         "\0\0\0\0"s)
+                    .ok());
+    ASSERT_TRUE(raw->Put(wo, cf("series"),
+                         "\x01"
+                         "C1_B1_02\0O\0\0\0\0"s,
+                         "x")
+                    .ok());
+    ASSERT_TRUE(
+        raw->Put(wo, cf("points"),
+                 "\x01"
+                 "C1\0B1\0y"s,
+                 R"({"point_id":"y","thing":"C1_B1_09","object_type":"AV","name":"Y",)"
+                 R"("equipment":"","location":"","unit":"","writable":false,"declared":true})")
+            .ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  open();
+  ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210040030"), 15, {{"x", 2}, {"y", 5}}, 0}));
+  ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210050000"), 15, {{"x", 4}}, 0}));  // seals
+  ASSERT_TRUE(store_->append(log("202210050000", {{"x", 3}})));                             // seals
+  EXPECT_EQ(history("x", "202210040000", "202210042359"),
+            (std::vector<Sample>{{at("202210040000"), 1}, {at("202210040030"), 2}}));
+  auto pts = store_->points("C1", "B1");
+  auto y = std::ranges::find(*pts, std::string("y"), &PointInfo::point_id);
+  ASSERT_NE(y, pts->end());
+  EXPECT_EQ(y->thing, "C1_B1_02");
+  EXPECT_EQ(y->name, "Y");
 }
 
 TEST_F(RocksStoreTest, EverythingSurvivesReopen) {

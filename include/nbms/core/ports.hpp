@@ -33,12 +33,24 @@ class Registry {
                                             std::string_view building) = 0;
 };
 
+// A point id that another registered thing of the same building holds: that
+// thing's point record names it, or that thing has reported values for it.
+// Point ids are unique within a building (its history is keyed by building and
+// point id, as the REST API addresses it), so the second thing's point and
+// values are refused rather than mixed into the first one's history
+// (docs/mw-protocol.md, "Point ids").
+struct PointConflict {
+  std::string point_id;
+  std::string holder;  // the thing that holds it
+};
+
 struct PointChanges {
   std::size_t created = 0;
   std::size_t updated = 0;
   std::size_t unchanged = 0;
   std::size_t removed = 0;
-  std::size_t unknown = 0;  // delete named a point the thing does not have
+  std::size_t unknown = 0;               // delete named a point the thing does not have
+  std::vector<PointConflict> conflicts;  // init points refused (not stored)
 };
 
 // Point metadata of a building.
@@ -46,6 +58,8 @@ class PointStore {
  public:
   virtual ~PointStore() = default;
   // Creates or updates the points of an `init` (declared = true). Idempotent.
+  // Points another thing of the building holds are left alone and listed in
+  // `conflicts`.
   virtual Result<PointChanges> upsert_points(const ThingName& thing,
                                              const std::vector<PointInfo>& points) = 0;
   // Removes points of this thing from the point list; their history stays.
@@ -61,8 +75,9 @@ struct LastLog {
 };
 
 struct AppendResult {
-  std::size_t samples = 0;     // values stored
-  std::size_t undeclared = 0;  // points first seen in this log and listed as undeclared
+  std::size_t samples = 0;               // values stored
+  std::size_t undeclared = 0;            // points first seen in this log and listed as undeclared
+  std::vector<PointConflict> conflicts;  // values refused: another thing holds the point
 };
 
 // The 15-minute history.
@@ -71,6 +86,8 @@ class SeriesStore {
   virtual ~SeriesStore() = default;
   // Stores every value of the log; durable when it returns. Samples of points no
   // `init` announced are stored too, and those points are listed as undeclared.
+  // Values of points another thing of the building holds are not stored; they
+  // are listed in `conflicts`.
   // A second log for the same thing and time overwrites the values it repeats.
   virtual Result<AppendResult> append(const PeriodicLog& log) = 0;
   // Samples of one point with from <= time <= to, ascending.

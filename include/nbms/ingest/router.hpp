@@ -45,6 +45,10 @@ struct Counters {
   // out-of-order (stale) deliveries, clears of alarms not current.
   std::atomic<std::uint64_t> alarms_ignored{0};
   std::atomic<std::uint64_t> rejected{0};
+  // Points of an init and values of a periodic_log refused because another
+  // thing of the building holds their point id (the rest of the message is
+  // stored; the message is recorded as a `point_conflict` dead letter).
+  std::atomic<std::uint64_t> point_conflicts{0};
   // Per-thing limits: messages held back (durably) because their thing was
   // over its rate, in all; and how many are held back now.
   std::atomic<std::uint64_t> deferred{0};
@@ -136,7 +140,12 @@ class Router {
                            std::string_view payload);
   Result<Outcome> reject(std::string_view topic, std::string_view payload, Reject why,
                          std::string detail);
-  void log_rejection(std::string_view topic, Reject why, const std::string& detail);
+  // Records the part of a stored message that was refused (PointConflict).
+  Result<void> refuse_points(std::string_view topic, std::string_view payload,
+                             const std::vector<PointConflict>& conflicts, std::string_view what);
+  Result<void> put_dead_letter(std::string_view topic, std::string_view payload,
+                               std::string_view reason, const std::string& detail);
+  void log_rejection(std::string_view topic, std::string_view reason, const std::string& detail);
 
   Ports ports_;
   RouterOptions options_;

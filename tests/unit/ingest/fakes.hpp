@@ -46,6 +46,10 @@ class FakeStore final : public Registry,
   Result<PointChanges> upsert_points(const ThingName&, const std::vector<PointInfo>& p) override {
     PointChanges c;
     for (const auto& info : p) {
+      if (auto other = held_by_.find(info.point_id); other != held_by_.end()) {
+        c.conflicts.push_back({info.point_id, other->second});
+        continue;
+      }
       ++(points_.contains(info.point_id) ? c.updated : c.created);
       points_[info.point_id] = info;
     }
@@ -69,8 +73,17 @@ class FakeStore final : public Registry,
       --fail_appends_;
       return fail(Errc::unavailable, "disk full");
     }
-    logs_.push_back(log);
-    return AppendResult{log.values.size(), 0};
+    AppendResult r;
+    PeriodicLog stored = log;
+    std::erase_if(stored.values, [&](const PointValue& v) {
+      auto other = held_by_.find(v.point_id);
+      if (other == held_by_.end()) return false;
+      r.conflicts.push_back({v.point_id, other->second});
+      return true;
+    });
+    r.samples = stored.values.size();
+    logs_.push_back(std::move(stored));
+    return r;
   }
   Result<std::vector<Sample>> history(std::string_view, std::string_view, std::string_view,
                                       LocalMinute, LocalMinute) override {
@@ -105,6 +118,7 @@ class FakeStore final : public Registry,
     fail_appends_ = n;
   }
   std::map<std::string, PointInfo> points_;
+  std::map<std::string, std::string> held_by_;  // point ids another thing holds
 
  private:
   std::mutex mu_;

@@ -81,6 +81,39 @@ TEST_F(RouterTest, InitAndDeleteChangeThePointList) {
   EXPECT_TRUE(store.points_.contains("b:2"));
 }
 
+// Points another thing of the building holds: the rest of the message is
+// stored, the refused part is one dead letter, counted apart from rejections.
+TEST_F(RouterTest, PointsAnotherThingHoldsAreRefusedAndRecorded) {
+  auto router = make();
+  store.held_by_["01.0.AV-1:p"] = "C000003_B001_02";
+  auto out = router.handle(std::string(kThing) + "/periodic_log", log_payload());
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->accepted);
+  EXPECT_EQ(out->samples, 1u);
+  EXPECT_EQ(router.counters().samples, 1u);
+  EXPECT_EQ(router.counters().point_conflicts, 1u);
+  EXPECT_EQ(router.counters().rejected, 0u);
+  ASSERT_EQ(store.dead().size(), 1u);
+  EXPECT_EQ(store.dead()[0].topic, std::string(kThing) + "/periodic_log");
+  EXPECT_EQ(store.dead()[0].reason,
+            "point_conflict: 1 values not stored: their point ids belong to another thing of "
+            "the building ('01.0.AV-1:p' of C000003_B001_02)");
+  EXPECT_EQ(store.dead()[0].payload, log_payload());
+
+  json init{{"msg_type", "Init"},
+            {"time", "202210040900"},
+            {"point_count", 2},
+            {"point_0", {{"point_id", "01.0.AV-1:p"}, {"object_type", "AV"}}},
+            {"point_1", {{"point_id", "b:2"}, {"object_type", "BO"}}}};
+  ASSERT_TRUE(router.handle(std::string(kThing) + "/init", init.dump())->accepted);
+  EXPECT_EQ(store.points_.size(), 1u);
+  EXPECT_TRUE(store.points_.contains("b:2"));
+  EXPECT_EQ(router.counters().point_conflicts, 2u);
+  ASSERT_EQ(store.dead().size(), 2u);
+  EXPECT_TRUE(store.dead()[1].reason.starts_with("point_conflict: 1 points not stored"));
+  EXPECT_EQ(router.counters().messages, 2u);
+}
+
 TEST_F(RouterTest, TimestampLastIsAnsweredOnTheCommandTopic) {
   auto router = make();
   const std::string req = R"({"msg_type":"Timestamp_Last","request_id":"r1"})";
