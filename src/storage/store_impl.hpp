@@ -428,14 +428,20 @@ struct RocksStore::Impl {
     return out;
   }
 
-  // The point record of `point_id` in `name`'s building, if there is one.
+  // The point record of `point_id` in `name`'s building, if there is one. A
+  // record that does not decode counts as none (the caller writes a new one)
+  // rather than stopping the thing's ingest for good.
   Result<std::optional<PointInfo>> point_record(const ThingName& name,
                                                 const std::string& point_id) {
     auto raw = get(kPoints, point_key(name.customer, name.building, point_id));
     if (!raw) return std::unexpected(raw.error());
     if (!*raw) return std::optional<PointInfo>{};
     auto p = decode_record<PointInfo>(**raw, "point");
-    if (!p) return std::unexpected(p.error());
+    if (!p) {
+      spdlog::warn("storage: replacing the unreadable record of point '{}' in {}/{}: {}", point_id,
+                   name.customer, name.building, p.error().message);
+      return std::optional<PointInfo>{};
+    }
     return std::optional<PointInfo>(std::move(*p));
   }
 
