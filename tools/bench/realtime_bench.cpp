@@ -698,9 +698,9 @@ int realtime_bench(int argc, char** argv) {
       "\nnbms-bench realtime: %d things x %d points, %d clients, "
       "fan-out %.2f, %.0f updates/s "
       "in messages of %d points (%.0f msg/s), %.1f s warm-up + %.1f s "
-      "measured\n",
+      "measured; clients read by %d epoll threads\n",
       o.things, o.points, o.clients, avg_w, o.rate, o.batch, messages_per_s, o.warmup_s,
-      o.duration_s);
+      o.duration_s, o.threads);
   std::printf(
       "  published: %llu messages, %llu point updates in %.2f s (%llu refused "
       "by "
@@ -780,6 +780,7 @@ int realtime_bench(int argc, char** argv) {
   j["fanout"] = std::round(avg_w * 100) / 100;
   j["rate"] = o.rate;
   j["batch"] = o.batch;
+  j["client_threads"] = o.threads;
   j["window_s"] = o.duration_s;
   j["updates"] = window_updates;
   j["expected"] = expected;
