@@ -74,7 +74,7 @@ Result<WsConnection> ws_connect(const sockaddr* addr, socklen_t addr_len, std::s
   }
 
   // Read up to the end of the head; what follows it is the first frames.
-  constexpr std::size_t kMaxHead = 16 * 1024;
+  constexpr std::size_t kMaxHead = std::size_t{16} * 1024;
   std::string in;
   std::size_t head_end = std::string::npos;
   while (head_end == std::string::npos) {

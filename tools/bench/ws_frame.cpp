@@ -164,7 +164,7 @@ std::string ws_upgrade_request(std::string_view host, std::string_view target,
 Result<void> check_upgrade_response(std::string_view head, std::string_view key) {
   const auto eol = head.find("\r\n");
   const std::string_view status = head.substr(0, eol);
-  auto bad = [&](std::string why) {
+  auto bad = [&](const std::string& why) {
     return fail(Errc::malformed, why + " (" + std::string(status.substr(0, 200)) + ")");
   };
   if (eol == std::string_view::npos || !head.ends_with("\r\n\r\n")) {

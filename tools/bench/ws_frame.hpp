@@ -79,7 +79,7 @@ class WsReader {
  public:
   // Room for at least `min` more bytes at the end of the buffered ones (moves
   // the unread bytes to the front or grows the buffer): recv into it, then commit().
-  std::span<char> writable(std::size_t min = 16 * 1024);
+  std::span<char> writable(std::size_t min = std::size_t{16} * 1024);
   void commit(std::size_t n) { end_ += n; }
 
   // Bytes put in before the reader takes over (what followed the upgrade
