@@ -4,9 +4,11 @@
 //
 //   - logs in once (admin) and reuses the token for every client;
 //   - registers the customer, building and things, publishes each thing's init;
-//   - opens `clients` WebSockets (Beast, one io_context, `threads` threads), each
-//     subscribing to `points_per_client` points so that every point has about
-//     `fanout` watchers;
+//   - opens `clients` WebSockets, each subscribing to `points_per_client`
+//     points so that every point has about `fanout` watchers, and reads them
+//     from `threads` epoll threads with a lean frame reader (ws_frame.hpp):
+//     the clients share the machine's cores with nbmsd, so their own cost per
+//     frame is part of what the bench measures and must stay small;
 //   - publishes `<thing>/realtime` messages through libmosquitto (QoS 1) at a
 //     fixed total rate of point updates per second, paced by a steady clock.
 //     Each value is the publish time in microseconds since the bench started
@@ -16,12 +18,15 @@
 //     watcher should receive, against what the clients did receive (nbmsd
 //     coalesces the values of a slow client per point, so fewer can arrive).
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <numeric>
 #include <optional>
@@ -30,18 +35,16 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
+
 #include <nlohmann/json.hpp>
 
+#include "bench/ws_client.hpp"
+#include "bench/ws_frame.hpp"
 #include "common.hpp"
 #include "flood.hpp"
 #include "http_client.hpp"
@@ -52,11 +55,6 @@
 namespace nbms::bench {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-namespace ws = beast::websocket;
-using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kProgram = "nbms-bench realtime";
@@ -87,7 +85,7 @@ Options:
   --warmup S            seconds of publishing before the measured window (default 3)
   --duration S          measured window in seconds (default 10)
   --drain S             seconds to wait for late values after publishing (default 2)
-  --threads N           client io_context threads (default 2)
+  --threads N           client reader (epoll) threads (default 2)
   --pid PID             nbmsd's pid: its CPU time and RSS (VmRSS / VmHWM)
   --broker-pid PID      the broker's pid: its CPU time
   --help                this text
@@ -235,21 +233,24 @@ Layout make_layout(const Options& o) {
   return l;
 }
 
-// One WebSocket client's results. Written by its own coroutine only, read after
-// the io_context's threads have been joined.
+// One WebSocket client's results. Written by its reader thread only (by the
+// main thread before the client is handed to it), read after the reader
+// threads have been joined.
 struct ClientStats {
   std::vector<std::uint32_t> latency_us;  // values published inside the window
   std::uint64_t in_window = 0;
   std::uint64_t values = 0;  // every value received
   std::uint64_t frames = 0;  // `values` messages
   std::uint64_t error_messages = 0;
-  std::string failure;  // why the client did not get ready, or ended early
+  std::uint64_t pings = 0;  // answered with a pong
+  std::string failure;      // why the client did not get ready, or ended early
   bool ready = false;
 };
 
 struct Shared {
   Clock::time_point t0;
-  tcp::endpoint endpoint;
+  sockaddr_storage addr{};  // nbmsd's HTTP address
+  socklen_t addr_len = 0;
   std::string host;  // Host header
   std::string token;
   std::atomic<std::int64_t> window_from_us{-1};  // published-at range that counts
@@ -261,14 +262,6 @@ struct Shared {
 
 std::int64_t now_us(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-}
-
-auto use_ec(beast::error_code& ec) {
-  return net::redirect_error(net::use_awaitable, ec);
-}
-
-std::string_view text_of(const beast::flat_buffer& b) {
-  return {static_cast<const char*>(b.data().data()), b.data().size()};
 }
 
 // Every "value": number of a `values` message (of all its updates; nbmsd
@@ -284,77 +277,121 @@ void for_each_value(std::string_view text, F&& f) {
   }
 }
 
-net::awaitable<void> client(Shared& sh, ClientStats& me, std::vector<std::string> subscribes) {
-  auto ex = co_await net::this_coro::executor;
-  ws::stream<beast::tcp_stream> socket(ex);
-  beast::error_code ec;
-  auto fail_setup = [&](std::string why) {
+// One client connection. The main thread connects it, sends its subscribes
+// and handles what came with the upgrade answer, then hands it to one reader
+// thread (epoll_ctl), which alone uses it from then on.
+struct Client {
+  WsConnection ws;
+  std::size_t subscribes = 0;  // `subscribed` answers to wait for
+  std::size_t acknowledged = 0;
+};
+
+// Closes the client; `why` is its failure unless the bench is stopping it.
+void end_client(Shared& sh, Client& c, ClientStats& me, std::string why) {
+  c.ws = WsConnection{};  // closes the socket, which leaves the epoll set
+  if (!me.ready) {
     me.failure = std::move(why);
     sh.failed.fetch_add(1);
-  };
-  auto& lowest = beast::get_lowest_layer(socket);
-  lowest.expires_after(std::chrono::seconds(60));
-  co_await lowest.async_connect(sh.endpoint, use_ec(ec));
-  if (ec) co_return fail_setup("connect: " + ec.message());
-  lowest.socket().set_option(tcp::no_delay(true), ec);
-  lowest.expires_never();
-  auto timeouts = ws::stream_base::timeout::suggested(beast::role_type::client);
-  timeouts.handshake_timeout = std::chrono::seconds(60);
-  socket.set_option(timeouts);
-  socket.set_option(ws::stream_base::decorator([token = sh.token](ws::request_type& req) {
-    req.set(bhttp::field::authorization, "Bearer " + token);
-    req.set(bhttp::field::user_agent, "nbms-bench");
-  }));
-  ws::response_type res;
-  co_await socket.async_handshake(res, sh.host, "/api/v1/ws", use_ec(ec));
-  if (ec) {
-    co_return fail_setup("handshake: " + ec.message() + " (HTTP " +
-                         std::to_string(res.result_int()) + " " + res.body() + ")");
+  } else if (!sh.stopping.load()) {
+    me.failure = "connection ended early: " + why;
   }
-  beast::flat_buffer buffer;
-  socket.text(true);
-  for (const auto& s : subscribes) {
-    co_await socket.async_write(net::buffer(s), use_ec(ec));
-    if (ec) co_return fail_setup("subscribe: " + ec.message());
-  }
-  std::size_t acknowledged = 0;
-  while (acknowledged < subscribes.size()) {
-    buffer.clear();
-    co_await socket.async_read(buffer, use_ec(ec));
-    if (ec) co_return fail_setup("waiting for subscribed: " + ec.message());
-    const auto text = text_of(buffer);
-    if (text.find("\"type\":\"subscribed\"") != std::string_view::npos) {
-      ++acknowledged;
-    } else if (text.find("\"type\":\"error\"") != std::string_view::npos) {
-      co_return fail_setup("subscribe refused: " + std::string(text.substr(0, 300)));
-    }
-  }
-  me.ready = true;
-  sh.ready.fetch_add(1);
+}
 
-  for (;;) {
-    buffer.clear();
-    co_await socket.async_read(buffer, use_ec(ec));
-    if (ec) break;
-    const std::int64_t now = now_us(sh.t0);
-    const auto text = text_of(buffer);
-    if (text.find("\"type\":\"values\"") == std::string_view::npos) {
-      if (text.find("\"type\":\"error\"") != std::string_view::npos) ++me.error_messages;
-      continue;
+// A text message received at `now`. False when it ended the client.
+bool on_text(Shared& sh, Client& c, ClientStats& me, std::string_view text, std::int64_t now) {
+  if (!me.ready) {
+    if (text.find("\"type\":\"subscribed\"") != std::string_view::npos) {
+      if (++c.acknowledged == c.subscribes) {
+        me.ready = true;
+        sh.ready.fetch_add(1);
+      }
+    } else if (text.find("\"type\":\"error\"") != std::string_view::npos) {
+      end_client(sh, c, me, "subscribe refused: " + std::string(text.substr(0, 300)));
+      return false;
     }
-    ++me.frames;
-    const auto from = sh.window_from_us.load(std::memory_order_relaxed);
-    const auto to = sh.window_to_us.load(std::memory_order_relaxed);
-    for_each_value(text, [&](double v) {
-      ++me.values;
-      const auto published = static_cast<std::int64_t>(v);
-      if (from < 0 || published < from || published >= to) return;
-      ++me.in_window;
-      me.latency_us.push_back(
-          static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - published)));
-    });
+    return true;
   }
-  if (!sh.stopping.load()) me.failure = "connection ended early: " + ec.message();
+  if (text.find("\"type\":\"values\"") == std::string_view::npos) {
+    if (text.find("\"type\":\"error\"") != std::string_view::npos) ++me.error_messages;
+    return true;
+  }
+  ++me.frames;
+  const auto from = sh.window_from_us.load(std::memory_order_relaxed);
+  const auto to = sh.window_to_us.load(std::memory_order_relaxed);
+  for_each_value(text, [&](double v) {
+    ++me.values;
+    const auto published = static_cast<std::int64_t>(v);
+    if (from < 0 || published < from || published >= to) return;
+    ++me.in_window;
+    me.latency_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - published)));
+  });
+  return true;
+}
+
+// Handles every whole message in the client's buffer, received at `now`.
+// Anything but text, ping and pong ends the client, loudly: a close frame, a
+// binary message, a malformed frame.
+void handle_buffered(Shared& sh, Client& c, ClientStats& me, std::int64_t now) {
+  for (;;) {
+    auto m = c.ws.reader.next();
+    if (!m) return end_client(sh, c, me, "malformed stream from nbmsd: " + m.error().message);
+    if (!*m) return;
+    const WsMessage msg = **m;
+    switch (msg.opcode) {
+      case WsOpcode::text:
+        if (!on_text(sh, c, me, msg.payload, now)) return;
+        break;
+      case WsOpcode::ping:
+        // nbmsd pings a connection it has heard nothing from for half its idle
+        // timeout.
+        if (auto r = ws_send(c.ws.fd, WsOpcode::pong, msg.payload); !r) {
+          return end_client(sh, c, me, "pong: " + r.error().message);
+        }
+        ++me.pings;
+        break;
+      case WsOpcode::pong:
+        break;
+      case WsOpcode::close:
+        return end_client(sh, c, me, "closed by nbmsd: " + describe_close(msg.payload));
+      default:
+        return end_client(sh, c, me, "unexpected binary message");
+    }
+  }
+}
+
+// A reader thread: its own epoll set (level-triggered), one recv per ready
+// client and wake-up, the receive time taken once per recv. Runs until the
+// bench stops.
+void read_clients(Shared& sh, int epfd, std::vector<Client>& clients,
+                  std::vector<ClientStats>& stats) {
+  std::array<epoll_event, 256> events{};
+  while (!sh.stopping.load(std::memory_order_relaxed)) {
+    const int n = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()), 50);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die(std::string("epoll_wait: ") + std::strerror(errno), 1);
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto k = events[static_cast<std::size_t>(i)].data.u32;
+      Client& c = clients[k];
+      ClientStats& me = stats[k];
+      if (c.ws.fd < 0) continue;
+      const auto room = c.ws.reader.writable(8192);
+      const auto got = ::recv(c.ws.fd, room.data(), room.size(), 0);
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+        end_client(sh, c, me, std::string("recv: ") + std::strerror(errno));
+        continue;
+      }
+      if (got == 0) {
+        end_client(sh, c, me, "connection closed by nbmsd without a close frame");
+        continue;
+      }
+      const std::int64_t now = now_us(sh.t0);
+      c.ws.reader.commit(static_cast<std::size_t>(got));
+      handle_buffered(sh, c, me, now);
+    }
+  }
 }
 
 struct HealthCounts {
@@ -423,12 +460,16 @@ int realtime_bench(int argc, char** argv) {
                    {{"name", things.back().name()}}, kProgram);
   }
   {
-    net::io_context resolver_ctx;
-    tcp::resolver resolver(resolver_ctx);
-    beast::error_code ec;
-    const auto found = resolver.resolve(http.host(), http.port(), ec);
-    if (ec || found.empty()) die("cannot resolve " + http.host() + ": " + ec.message(), 1);
-    sh.endpoint = found.begin()->endpoint();
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    const int rc = ::getaddrinfo(http.host().c_str(), http.port().c_str(), &hints, &found);
+    if (rc != 0 || found == nullptr) {
+      die("cannot resolve " + http.host() + ": " + ::gai_strerror(rc), 1);
+    }
+    std::memcpy(&sh.addr, found->ai_addr, found->ai_addrlen);
+    sh.addr_len = found->ai_addrlen;
+    ::freeaddrinfo(found);
   }
 
   // The MW side: one libmosquitto connection for every thing (as flood.hpp).
@@ -452,13 +493,34 @@ int realtime_bench(int argc, char** argv) {
   }
   const double avg_w = static_cast<double>(sum_w) / (static_cast<double>(o.things) * o.points);
   std::printf(
-      "%d clients x %d watched points (layout %s): fan-out %.2f watchers per point "
+      "%d clients x %d watched points (layout %s): fan-out %.2f "
+      "watchers per point "
       "(min %d, max %d)\n",
       o.clients, layout.points_per_client, o.spread ? "spread" : "thing", avg_w, min_w, max_w);
 
-  // Clients.
+  // Clients: connected and subscribed one after the other by this thread, then
+  // read by the reader threads (client k by thread k % threads).
   std::vector<ClientStats> stats(static_cast<std::size_t>(o.clients));
-  auto ioc = std::make_unique<net::io_context>(o.threads);
+  std::vector<Client> clients(static_cast<std::size_t>(o.clients));
+  std::vector<int> epfds;
+  for (int i = 0; i < o.threads; ++i) {
+    const int fd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (fd < 0) die(std::string("epoll_create1: ") + std::strerror(errno), 1);
+    epfds.push_back(fd);
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(o.threads));
+  for (const int epfd : epfds) {
+    pool.emplace_back([&sh, epfd, &clients, &stats] { read_clients(sh, epfd, clients, stats); });
+  }
+  auto stop_clients = [&] {
+    sh.stopping = true;
+    for (auto& t : pool) t.join();
+    pool.clear();
+    clients.clear();  // closes the sockets
+    for (const int fd : epfds) ::close(fd);
+    epfds.clear();
+  };
   const auto setup_start = Clock::now();
   for (int c = 0; c < o.clients; ++c) {
     std::vector<std::vector<std::string>> per_thing(static_cast<std::size_t>(o.things));
@@ -475,18 +537,37 @@ int realtime_bench(int argc, char** argv) {
           {"thing", things[static_cast<std::size_t>(t)].name()},
           {"point_ids", ids}}.dump());
     }
-    net::co_spawn(*ioc, client(sh, stats[static_cast<std::size_t>(c)], std::move(subscribes)),
-                  net::detached);
+    Client& cl = clients[static_cast<std::size_t>(c)];
+    ClientStats& me = stats[static_cast<std::size_t>(c)];
+    auto ws = ws_connect(reinterpret_cast<const sockaddr*>(&sh.addr), sh.addr_len, sh.host,
+                         "/api/v1/ws", sh.token, std::chrono::seconds(60));
+    if (!ws) {
+      me.failure = "connect and upgrade: " + ws.error().message;
+      sh.failed.fetch_add(1);
+      continue;
+    }
+    cl.ws = std::move(*ws);
+    cl.subscribes = subscribes.size();
+    for (const auto& s : subscribes) {
+      if (auto r = ws_send(cl.ws.fd, WsOpcode::text, s); !r) {
+        end_client(sh, cl, me, "subscribe: " + r.error().message);
+        break;
+      }
+    }
+    // What came with the upgrade answer (the hello), before a reader thread
+    // takes over: its epoll set would not report bytes already read.
+    if (cl.ws.fd >= 0) handle_buffered(sh, cl, me, now_us(sh.t0));
+    if (cl.ws.fd < 0) continue;
+    const int flags = ::fcntl(cl.ws.fd, F_GETFL);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<std::uint32_t>(c);
+    if (flags < 0 || ::fcntl(cl.ws.fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+        ::epoll_ctl(epfds[static_cast<std::size_t>(c % o.threads)], EPOLL_CTL_ADD, cl.ws.fd, &ev) !=
+            0) {
+      die(std::string("cannot hand a client to its reader: ") + std::strerror(errno), 1);
+    }
   }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(o.threads));
-  for (int i = 0; i < o.threads; ++i) pool.emplace_back([&ioc] { ioc->run(); });
-  auto stop_clients = [&] {
-    sh.stopping = true;
-    ioc->stop();
-    for (auto& t : pool) t.join();
-    pool.clear();
-  };
   const auto setup_deadline = Clock::now() + std::chrono::seconds(120);
   while (sh.ready.load() + sh.failed.load() < o.clients && Clock::now() < setup_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -574,19 +655,21 @@ int realtime_bench(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::duration<double>(o.drain_s));
   const auto health1 = health(http);
   stop_clients();
-  ioc.reset();
   mw.disconnect();
 
   // Results.
   std::vector<std::uint32_t> lat;
-  std::uint64_t received = 0, frames = 0, all_values = 0, error_messages = 0;
+  std::uint64_t received = 0, frames = 0, all_values = 0, error_messages = 0, pings = 0;
   int ended_early = 0;
   for (auto& s : stats) {
     received += s.in_window;
     frames += s.frames;
     all_values += s.values;
     error_messages += s.error_messages;
-    if (!s.failure.empty()) ++ended_early;
+    pings += s.pings;
+    if (!s.failure.empty() && ended_early++ < 5) {
+      std::fprintf(stderr, "%s: client ended early: %s\n", kProgram, s.failure.c_str());
+    }
     lat.insert(lat.end(), s.latency_us.begin(), s.latency_us.end());
     s.latency_us = {};
   }
@@ -612,25 +695,32 @@ int realtime_bench(int argc, char** argv) {
           : ms(std::accumulate(lat.begin(), lat.end(), 0.0) / static_cast<double>(lat.size()));
 
   std::printf(
-      "\nnbms-bench realtime: %d things x %d points, %d clients, fan-out %.2f, %.0f updates/s "
-      "in messages of %d points (%.0f msg/s), %.1f s warm-up + %.1f s measured\n",
+      "\nnbms-bench realtime: %d things x %d points, %d clients, "
+      "fan-out %.2f, %.0f updates/s "
+      "in messages of %d points (%.0f msg/s), %.1f s warm-up + %.1f s "
+      "measured; clients read by %d epoll threads\n",
       o.things, o.points, o.clients, avg_w, o.rate, o.batch, messages_per_s, o.warmup_s,
-      o.duration_s);
+      o.duration_s, o.threads);
   std::printf(
-      "  published: %llu messages, %llu point updates in %.2f s (%llu refused by "
+      "  published: %llu messages, %llu point updates in %.2f s (%llu refused "
+      "by "
       "libmosquitto); publisher lag behind schedule p99 %.2f ms, max %.2f ms\n",
       static_cast<unsigned long long>(messages), static_cast<unsigned long long>(updates),
       publish_s, static_cast<unsigned long long>(publish_failures),
       ms(percentile_sorted(lag_us, 0.99)), lag_us.empty() ? 0.0 : ms(lag_us.back()));
   if (health0 && health1) {
-    std::printf("  nbmsd counted %llu realtime messages (%llu rejected) during the run\n",
-                static_cast<unsigned long long>(health1->realtime - health0->realtime),
-                static_cast<unsigned long long>(health1->rejected - health0->rejected));
+    std::printf(
+        "  nbmsd counted %llu realtime messages (%llu rejected) during the "
+        "run\n",
+        static_cast<unsigned long long>(health1->realtime - health0->realtime),
+        static_cast<unsigned long long>(health1->rejected - health0->rejected));
     if (health0->values_out && health1->values_out) {
       const auto handed = *health1->values_out - *health0->values_out;
       std::printf(
-          "  whole run (warm-up and drain included): %llu values due to watchers, the hub "
-          "handed %llu to connections (%llu unwatched), clients received %llu: %lld "
+          "  whole run (warm-up and drain included): %llu values due to "
+          "watchers, the hub "
+          "handed %llu to connections (%llu unwatched), clients received %llu: "
+          "%lld "
           "coalesced in the connections' send queues\n",
           static_cast<unsigned long long>(expected_all), static_cast<unsigned long long>(handed),
           static_cast<unsigned long long>(health1->unwatched.value_or(0) -
@@ -640,20 +730,26 @@ int realtime_bench(int argc, char** argv) {
     }
   }
   std::printf(
-      "  measured window: %llu updates published -> %llu values expected at clients, "
-      "%llu received (%.2f%%), %.0f coalesced or lost; %llu values frames, %llu values "
-      "in all, %llu error messages, %d clients ended early\n",
+      "  measured window: %llu updates published -> %llu values "
+      "expected at clients, "
+      "%llu received (%.2f%%), %.0f coalesced or lost; %llu values "
+      "frames, %llu values "
+      "in all, %llu error messages, %llu pings answered, %d clients ended early\n",
       static_cast<unsigned long long>(window_updates), static_cast<unsigned long long>(expected),
       static_cast<unsigned long long>(received),
       expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0,
       missing, static_cast<unsigned long long>(frames), static_cast<unsigned long long>(all_values),
-      static_cast<unsigned long long>(error_messages), ended_early);
+      static_cast<unsigned long long>(error_messages), static_cast<unsigned long long>(pings),
+      ended_early);
   std::printf(
-      "\n| connections | fan-out | updates/s in | values/s delivered | received/expected "
-      "| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | nbmsd RSS MB | nbmsd CPU |\n");
+      "\n| connections | fan-out | updates/s in | values/s delivered | "
+      "received/expected "
+      "| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | nbmsd RSS MB | "
+      "nbmsd CPU |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::printf(
-      "| %d | %.1f | %.0f | %.0f | %.2f %% | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %s |\n",
+      "| %d | %.1f | %.0f | %.0f | %.2f %% | %.2f | %.2f | %.2f | %.2f | %.2f "
+      "| %s | %s |\n",
       o.clients, avg_w, static_cast<double>(window_updates) / window_s,
       static_cast<double>(received) / window_s,
       expected ? 100.0 * static_cast<double>(received) / static_cast<double>(expected) : 0.0, p50,
@@ -663,7 +759,8 @@ int realtime_bench(int argc, char** argv) {
               frames ? static_cast<double>(all_values) / static_cast<double>(frames) : 0.0);
   if (nbmsd1.ok) {
     std::printf(
-        "  nbmsd (pid %d): RSS %.1f MB at the end of the window (peak %.1f MB), %.0f%% "
+        "  nbmsd (pid %d): RSS %.1f MB at the end of the window (peak %.1f "
+        "MB), %.0f%% "
         "of one core during the window, %.1f CPU us per delivered value\n",
         o.pid, nbmsd1.rss_mb, nbmsd1.peak_rss_mb, nbmsd_cpu * 100,
         received ? nbmsd_cpu * cpu_window_s * 1e6 / static_cast<double>(received) : 0.0);
@@ -683,6 +780,7 @@ int realtime_bench(int argc, char** argv) {
   j["fanout"] = std::round(avg_w * 100) / 100;
   j["rate"] = o.rate;
   j["batch"] = o.batch;
+  j["client_threads"] = o.threads;
   j["window_s"] = o.duration_s;
   j["updates"] = window_updates;
   j["expected"] = expected;
