@@ -162,13 +162,12 @@ Response latest(const Ctx& x) {
   const auto& c = x.params[0];
   const auto& b = x.params[1];
   if (auto v = check_building(x, c, b); !v) return error_from(v.error());
-  auto all = x.s.series.latest(c, b);
-  if (!all) return error_from(all.error());
   std::string body;
-  body.reserve(16 + all->size() * 64);
+  body.reserve(std::size_t{64} << 10);
   JsonMinutes minutes;
   body += R"({"points":[)";
-  for (const auto& v : *all) {
+  bool any = false;
+  auto visited = x.s.series.visit_latest(c, b, [&](const SeriesStore::LatestView& v) {
     body += R"({"point_id":)";
     append_json_string(body, v.point_id);
     body += R"(,"time":)";
@@ -176,8 +175,10 @@ Response latest(const Ctx& x) {
     body += R"(,"value":)";
     append_json_number(body, v.value);
     body += "},";
-  }
-  if (!all->empty()) body.pop_back();
+    any = true;
+  });
+  if (!visited) return error_from(visited.error());
+  if (any) body.pop_back();
   body += "]}";
   return json_text_response(200, std::move(body));
 }

@@ -75,6 +75,7 @@ Result<AppendResult> RocksStore::append(const PeriodicLog& log) {
     }
     row.entries.push_back({ord, pv.value});
   }
+  if (grown) grown->index();
   constexpr auto by_ordinal = [](const RowEntry& a, const RowEntry& b) {
     return a.ordinal < b.ordinal;
   };
@@ -231,9 +232,24 @@ Result<std::vector<Sample>> RocksStore::history(std::string_view customer,
 
 Result<std::vector<LatestValue>> RocksStore::latest(std::string_view customer,
                                                     std::string_view building) {
+  std::vector<LatestValue> out;
+  auto r = visit_latest(customer, building, [&](const LatestView& v) {
+    out.push_back({std::string(v.point_id), v.time, v.value});
+  });
+  if (!r) return std::unexpected(r.error());
+  return out;
+}
+
+// In point id order without sorting: each dictionary keeps its ids' order
+// (Dict::by_name), and the things' runs are merged. The ids are views into the
+// dictionaries, which `dicts` keeps alive until every value was visited.
+Result<void> RocksStore::visit_latest(std::string_view customer, std::string_view building,
+                                      const std::function<void(const LatestView&)>& visit) {
   auto things_r = things(customer, building);
   if (!things_r) return std::unexpected(things_r.error());
-  std::vector<LatestValue> out;
+  std::vector<std::shared_ptr<const Dict>> dicts;
+  std::vector<LatestView> out;
+  std::vector<const LatestEntry*> by_ordinal;
   for (const auto& t : *things_r) {
     const auto thing = t.name.full();
     auto raw = impl_->get(kLatest, latest_key(thing));
@@ -243,15 +259,24 @@ Result<std::vector<LatestValue>> RocksStore::latest(std::string_view customer,
     if (!l) return std::unexpected(l.error());
     auto dict = impl_->load_dict(thing);
     if (!dict) return std::unexpected(dict.error());
-    out.reserve(out.size() + l->entries.size());
+    const Dict& d = **dict;
+    by_ordinal.assign(d.names.size(), nullptr);
     for (const auto& e : l->entries) {
-      if (e.ordinal >= (*dict)->names.size()) continue;  // written after the dict was read
-      out.push_back({(*dict)->names[e.ordinal], LocalMinute::from_minutes(e.minute), e.value});
+      if (e.ordinal < d.names.size()) by_ordinal[e.ordinal] = &e;  // else written after the read
     }
+    const auto run = static_cast<std::ptrdiff_t>(out.size());
+    for (const auto ord : d.by_name) {
+      if (const auto* e = by_ordinal[ord]) {
+        out.push_back({d.names[ord], LocalMinute::from_minutes(e->minute), e->value});
+      }
+    }
+    std::inplace_merge(
+        out.begin(), out.begin() + run, out.end(),
+        [](const LatestView& a, const LatestView& b) { return a.point_id < b.point_id; });
+    dicts.push_back(std::move(*dict));
   }
-  std::sort(out.begin(), out.end(),
-            [](const LatestValue& a, const LatestValue& b) { return a.point_id < b.point_id; });
-  return out;
+  for (const auto& v : out) visit(v);
+  return {};
 }
 
 Result<std::optional<LastLog>> RocksStore::last_log(const ThingName& thing) {

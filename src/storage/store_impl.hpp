@@ -156,6 +156,15 @@ Result<T> decode_record(std::string_view data, std::string_view what) {
 struct Dict {
   std::vector<std::string> names;
   std::unordered_map<std::string, std::uint32_t> ordinals;
+  // Ordinals in point id order, for `latest` (sorted once per dictionary,
+  // not per request). Set by index() before the dictionary is published.
+  std::vector<std::uint32_t> by_name;
+
+  void index() {
+    by_name.resize(names.size());
+    for (std::uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+    std::ranges::sort(by_name, [this](auto a, auto b) { return names[a] < names[b]; });
+  }
 };
 
 // Writer-side state of one thing, touched only under write_mu.
@@ -387,6 +396,7 @@ struct RocksStore::Impl {
       return true;
     });
     if (!r) return std::unexpected(r.error());
+    dict->index();
     std::unique_lock lock(dict_mu);
     if (epoch != dict_epoch)
       return std::shared_ptr<const Dict>(std::move(dict));  // purged meanwhile

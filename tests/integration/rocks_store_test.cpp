@@ -309,6 +309,29 @@ TEST_F(RocksStoreTest, SealingKeepsTheSamplesOfAnIdTwoThingsShareFromBefore) {
   EXPECT_EQ(y->name, "Y");
 }
 
+// latest is in point id order over the things of the building, also after a
+// thing's dictionary grew and after a reopen (each dictionary keeps its order).
+TEST_F(RocksStoreTest, LatestIsInPointIdOrderAcrossThings) {
+  const ThingName second{"C1", "B1", "02"};
+  ASSERT_TRUE(store_->create_thing({second, 1}));
+  ASSERT_TRUE(store_->append(log("202210040000", {{"d", 4}, {"b", 2}, {"f", 6}})));
+  ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210040000"), 15, {{"e", 5}, {"c", 3}}, 0}));
+  ASSERT_TRUE(store_->append(log("202210040015", {{"a", 1}})));  // the dictionary grows
+  const auto ids = [&] {
+    std::string out;
+    auto latest = store_->latest("C1", "B1");
+    EXPECT_TRUE(latest) << latest.error().message;
+    for (const auto& v : *latest) {
+      out += v.point_id;
+      EXPECT_EQ(v.value, v.point_id[0] - 'a' + 1) << v.point_id;
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(), "abcdef");
+  open();
+  EXPECT_EQ(ids(), "abcdef");
+}
+
 TEST_F(RocksStoreTest, EverythingSurvivesReopen) {
   ASSERT_TRUE(store_->append(log("202210040000", {{"a", 1.25}})));
   ASSERT_TRUE(store_->append(log("202210050000", {{"a", 2.5}, {"new", 7}})));

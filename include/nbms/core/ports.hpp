@@ -4,6 +4,7 @@
 // implement them with in-memory fakes. All methods are thread-safe.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,9 +95,24 @@ class SeriesStore {
   virtual Result<std::vector<Sample>> history(std::string_view customer, std::string_view building,
                                               std::string_view point_id, LocalMinute from,
                                               LocalMinute to) = 0;
-  // Latest sample of every point of the building that has one.
+  // Latest sample of every point of the building that has one, by point id.
   virtual Result<std::vector<LatestValue>> latest(std::string_view customer,
                                                   std::string_view building) = 0;
+  // The same, one value at a time without copying the point ids (`point_id`
+  // is valid during the call only): the REST `latest` writes its answer from
+  // it. The default goes through latest().
+  struct LatestView {
+    std::string_view point_id;
+    LocalMinute time;
+    double value = 0;
+  };
+  virtual Result<void> visit_latest(std::string_view customer, std::string_view building,
+                                    const std::function<void(const LatestView&)>& visit) {
+    auto all = latest(customer, building);
+    if (!all) return std::unexpected(all.error());
+    for (const auto& v : *all) visit({v.point_id, v.time, v.value});
+    return {};
+  }
   // Time and period of the newest periodic log stored for the thing, if any
   // (answers timestamp_last).
   virtual Result<std::optional<LastLog>> last_log(const ThingName& thing) = 0;

@@ -78,6 +78,8 @@ class RocksStore final : public Registry,
                                       LocalMinute to) override;
   Result<std::vector<LatestValue>> latest(std::string_view customer,
                                           std::string_view building) override;
+  Result<void> visit_latest(std::string_view customer, std::string_view building,
+                            const std::function<void(const LatestView&)>& visit) override;
   Result<std::optional<LastLog>> last_log(const ThingName& thing) override;
 
   // DeadLetterStore
