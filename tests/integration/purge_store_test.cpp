@@ -3,53 +3,28 @@
 // purging one deletes exactly its records in every column family and leaves
 // the others' untouched, checked by scanning the column families themselves.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include <rocksdb/db.h>
 
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
-
-LocalMinute at(const char* t) {
-  return *LocalMinute::parse(t);
-}
-
 // Every key of every column family, by column family name.
 using Keys = std::map<std::string, std::set<std::string>>;
 
-class PurgeStoreTest : public ::testing::Test {
+class PurgeStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nbms-purge-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
+    ASSERT_NO_FATAL_FAILURE(StoreTest::SetUp());
     ASSERT_TRUE(store_->create_customer({"C1", "Customer", 1}));
     ASSERT_TRUE(store_->create_building({"C1", "B1", "Building", "", 1}));
     for (const auto& t : {a_, b_, c_}) ASSERT_TRUE(store_->create_thing({t, 1}));
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open() {
-    store_.reset();
-    StoreOptions o;
-    o.path = dir_ + "/db";
-    auto s = RocksStore::open(o, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
   }
   // Closes the store, reads every key of every column family with a plain
   // read-only RocksDB, and opens the store again.
@@ -125,12 +100,9 @@ class PurgeStoreTest : public ::testing::Test {
     return false;
   }
 
-  FixedClock clock_;
-  std::string dir_;
   ThingName a_{"C1", "B1", "01"};   // purged
   ThingName b_{"C1", "B1", "02"};   // same building, same months
   ThingName c_{"C1", "B1", "010"};  // its name starts with a_'s
-  std::unique_ptr<RocksStore> store_;
 };
 
 TEST_F(PurgeStoreTest, DeletesEveryRecordOfOneThingAndNothingOfTheOthers) {

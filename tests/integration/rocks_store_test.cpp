@@ -1,46 +1,23 @@
 // RocksStore against a real RocksDB in a temporary directory.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 
 #include <rocksdb/db.h>
 
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
-
-LocalMinute at(const char* t) {
-  return *LocalMinute::parse(t);
-}
-
-class RocksStoreTest : public ::testing::Test {
+class RocksStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nbms-store-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
+    ASSERT_NO_FATAL_FAILURE(StoreTest::SetUp());
     ASSERT_TRUE(store_->create_customer({"C1", "Customer", 1}));
     ASSERT_TRUE(store_->create_building({"C1", "B1", "Building", "", 1}));
     ASSERT_TRUE(store_->create_thing({thing_, 1}));
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open(StoreOptions extra = {}) {
-    store_.reset();
-    extra.path = dir_ + "/db";
-    auto s = RocksStore::open(extra, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
   }
   PeriodicLog log(const char* time, std::vector<PointValue> values) {
     return PeriodicLog{thing_, at(time), 15, std::move(values), 0};
@@ -51,10 +28,7 @@ class RocksStoreTest : public ::testing::Test {
     return h ? *h : std::vector<Sample>{};
   }
 
-  FixedClock clock_;
-  std::string dir_;
   ThingName thing_{"C1", "B1", "01"};
-  std::unique_ptr<RocksStore> store_;
 };
 
 TEST_F(RocksStoreTest, RegistryRejectsDuplicatesAndOrphans) {
