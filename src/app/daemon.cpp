@@ -26,7 +26,6 @@
 #include "nbms/ingest/router.hpp"
 #include "nbms/mqtt/bridge.hpp"
 #include "nbms/pki/pki.hpp"
-#include "nbms/protocol/codec.hpp"
 #include "nbms/provisioning/service.hpp"
 #include "nbms/realtime/hub.hpp"
 #include "nbms/storage/rocks_store.hpp"
@@ -58,12 +57,15 @@ void setup_logging(const std::string& level) {
 
 // When each registered thing last sent a message (unix ms), since start: the
 // overview's online/offline state. Only registered things are kept, so its size
-// is bounded by the registry.
-class Activity {
+// is bounded by the registry. Written on the ingest worker only (the router
+// notes a message after finding its thing registered; a purge forgets the
+// thing there too), so a purged name's "last seen" cannot come back; read by
+// the HTTP threads.
+class Activity final : public ActivitySink {
  public:
-  void seen(const std::string& thing, std::int64_t now_ms) {
+  void on_activity(const std::string& thing, std::int64_t at_ms) override {
     std::lock_guard lock(mu_);
-    last_[thing] = now_ms;
+    last_[thing] = at_ms;
   }
   void forget(const std::string& thing) {
     std::lock_guard lock(mu_);
@@ -167,13 +169,6 @@ struct Daemon::Impl {
     });
     if (!ran) return fail(Errc::unavailable, "nbmsd is stopping: thing not purged");
     return out;
-  }
-
-  // Remembers that a registered thing sent something (for the overview).
-  void note_activity(std::string_view topic) {
-    const auto env = protocol::parse_topic(topic);
-    if (!env || !store->thing(env->thing)) return;
-    activity.seen(env->thing, clock.now_ms());
   }
 
   // First start: the admin user, with NBMS_ADMIN_PASSWORD, the configured
@@ -443,7 +438,6 @@ Result<void> Daemon::start() {
   // The bridge delivers into the pipeline, which exists before the bridge starts.
   d.bridge =
       std::make_unique<mqtt::Bridge>(bo, [&d](std::string_view topic, std::string_view payload) {
-        d.note_activity(topic);
         if (!d.pipeline->submit_and_wait(topic, payload)) {
           // Only when stopping while storage refuses writes. Paho has acknowledged
           // the message already, so say which one was not stored.
@@ -475,6 +469,7 @@ Result<void> Daemon::start() {
                               *d.bridge, d.clock,  d.hub.get()};
   ports.alarms = d.alarms.get();
   ports.spool = d.store.get();
+  ports.activity = &d.activity;
   ingest::RouterOptions ro;
   ro.max_message_bytes = cfg.mqtt.max_message_bytes;
   ro.thing_rate = static_cast<double>(cfg.mqtt.thing_rate);

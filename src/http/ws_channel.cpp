@@ -232,6 +232,19 @@ void WsChannel::control_outcome(const realtime::ControlOutcome& outcome) {
         {"message", outcome.message}});
 }
 
+void WsChannel::thing_removed(const std::string& thing, const std::vector<std::string>& point_ids) {
+  {
+    // Values of the thing still waiting would reach the client after the
+    // notice (other messages go first) and show the deleted thing as live.
+    std::lock_guard lock(mu_);
+    if (auto it = pending_.find(thing); it != pending_.end()) {
+      if (it->second.queued) std::erase(pending_order_, &*it);
+      pending_.erase(it);
+    }
+  }
+  send({{"type", "thing_removed"}, {"thing", thing}, {"point_ids", point_ids}});
+}
+
 void WsChannel::on_text(std::string_view text) {
   const json msg = json::parse(text, nullptr, false);
   if (msg.is_discarded() || !msg.is_object()) {

@@ -62,6 +62,8 @@ class WsChannel final : public realtime::Sink, public std::enable_shared_from_th
   void values(const std::string& thing, std::int64_t received_ms,
               const std::vector<realtime::LiveValue>& values) override;
   void control_outcome(const realtime::ControlOutcome& outcome) override;
+  // Drops the thing's waiting values and queues `thing_removed`.
+  void thing_removed(const std::string& thing, const std::vector<std::string>& point_ids) override;
 
  private:
   struct Pending;  // coalesced values of one thing

@@ -166,6 +166,10 @@ Result<Outcome> Router::admit(std::string_view topic, std::string_view payload, 
     return reject(topic, payload, Reject::unregistered,
                   "thing '" + env->thing + "' is not registered");
   }
+  // `limit` is set for arriving messages only: one held back was seen already.
+  if (limit && ports_.activity != nullptr) {
+    ports_.activity->on_activity(env->thing, ports_.clock.now_ms());
+  }
   if (limit && limited()) {
     auto flow = flows_.find(env->thing);
     if (flow == flows_.end()) flow = flows_.emplace(env->thing, Flow{}).first;

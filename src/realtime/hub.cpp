@@ -442,6 +442,7 @@ void Hub::forget_thing(const std::string& thing) {
   auto& d = *impl_;
   std::lock_guard ops(d.ops);
   Impl::Ended ended;
+  std::vector<std::pair<std::shared_ptr<Sink>, std::vector<std::string>>> watchers;
   {
     std::lock_guard lock(d.mu);
     if (auto tw = d.things.find(thing); tw != d.things.end()) {
@@ -452,6 +453,10 @@ void Hub::forget_thing(const std::string& thing) {
       auto cw = c.watches.find(thing);
       if (cw == c.watches.end()) continue;
       c.watched -= std::min(c.watched, cw->second.size());
+      std::vector<std::string> points(std::make_move_iterator(cw->second.begin()),
+                                      std::make_move_iterator(cw->second.end()));
+      std::sort(points.begin(), points.end());
+      watchers.emplace_back(c.sink, std::move(points));
       c.watches.erase(cw);
     }
     d.end_pending([&](const Pending& p) { return p.thing == thing; }, ControlStatus::failed,
@@ -459,6 +464,9 @@ void Hub::forget_thing(const std::string& thing) {
   }
   for (const auto& [sink, outcome] : ended) {
     if (sink) sink->control_outcome(outcome);
+  }
+  for (const auto& [sink, points] : watchers) {
+    if (sink) sink->thing_removed(thing, points);
   }
 }
 

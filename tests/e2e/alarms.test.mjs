@@ -8,49 +8,32 @@
 // console shows live; then the simulator clears the burst and every alarm,
 // cleared and acknowledged, returns to normal and leaves both lists.
 // Screenshots go to the artifacts directory as for the dashboard tests.
-import { test, before, after, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, USERS, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
-
-const require = createRequire(join(repoRoot, 'web/package.json'));
-const { chromium } = require('playwright-core');
+import { USERS, artifacts, waitFor, openPage, loginWithForm } from './fixture.mjs';
+import { useSystem, launchChromium } from './suite.mjs';
 
 const BURST = 6;
 const C = 'C000001';
 const B = 'B009';   // a building of its own, so the dashboard's simulators do not interfere
-let sys;
-let browser;
-let failed = false;
-const problems = [];
+const env = useSystem({
+  launch: launchChromium,
+  problemsFile: 'alarms-browser-console.txt',
+  startTimeout: 240000,
+  testTimeout: 90000,
+  setup: async (system) => {
+    await system.api('POST', `/customers/${C}/buildings`, { id: B, name: 'Alarm Lab', address: 'Incheon' });
+    await system.api('POST', `/customers/${C}/buildings/${B}/things`, { name: `${C}_${B}_01` });
+  },
+});
+const problems = env.problems;
 
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  sys = track(new System());
-  try {
-    await sys.start();
-    await sys.api('POST', `/customers/${C}/buildings`, { id: B, name: 'Alarm Lab', address: 'Incheon' });
-    await sys.api('POST', `/customers/${C}/buildings/${B}/things`, { name: `${C}_${B}_01` });
-  } catch (e) {
-    failed = true;
-    throw e;
-  }
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'], headless: true });
-}, { timeout: 240000 });
-
-after(async () => {
-  writeFileSync(join(artifacts, 'alarms-browser-console.txt'), problems.join('\n') + '\n');
-  await browser?.close().catch(() => {});
-  await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
-}, { timeout: 60000 });
-
-const newPage = () => openPage(browser, problems, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
-const login = (page, user, password) => loginWithForm(page, sys.base, user, password);
+const newPage = () => openPage(env.browser, problems, { viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+const login = (page, user, password) => loginWithForm(page, env.sys.base, user, password);
 
 async function openConsole(page) {
-  await page.goto(`${sys.base}/#/b/${C}/${B}`);
+  await page.goto(`${env.sys.base}/#/b/${C}/${B}`);
   await page.getByTestId('alarms-link').click();
   await page.locator('main[data-page="alarms"]').waitFor();
   await waitFor('live alarm feed', async () => (await page.getByTestId('alarm-live').getAttribute('data-state')) === 'open');
@@ -58,26 +41,18 @@ async function openConsole(page) {
 
 const rows = (page) => page.locator('tr[data-testid="alarm-row"]');
 
-function trackTest(name, fn) {
-  test(name, { timeout: 90000 }, async (t) => {
-    try { await fn(t); } catch (e) { failed = true; throw e; }
-  });
-}
-
 describe('alarm console', () => {
   let manager;
   let viewerPage;
 
-  trackTest('alarms the simulator raises appear live; a manager acknowledges one', async () => {
+  env.test('alarms the simulator raises appear live; a manager acknowledges one', async () => {
     manager = await newPage();
     await login(manager, USERS.manager1.name, USERS.manager1.password);
     await openConsole(manager);
     assert.equal(await rows(manager).count(), 0);
 
     // Raised while the page is open: only the WebSocket can bring them.
-    sys.spawn('mwsim-alarms', process.env.NBMS_MWSIM || join(repoRoot, 'build/tools/mwsim/nbms-mwsim'), [
-      '--broker', `tcp://127.0.0.1:${sys.mqttPort}`, '--customer', C, '--building', B, '--things', '1',
-      '--points', '20', '--speed', '1', '--alarm-burst', String(BURST)]);
+    env.sys.spawnSimulator('mwsim-alarms', C, B, 20, ['--alarm-burst', String(BURST)]);
     await waitFor('burst shown live', async () => (await rows(manager).count()) === BURST, 30000);
     await manager.screenshot({ path: join(artifacts, 'alarms-live.png'), fullPage: true });
     assert.equal(await manager.locator('tr[data-testid="alarm-row"][data-acknowledged="false"]').count(), BURST);
@@ -95,7 +70,7 @@ describe('alarm console', () => {
     assert.equal(await acked.getByTestId('alarm-ack').count(), 0);
     assert.equal(await rows(manager).count(), BURST);
     assert.equal(await rows(manager).last().getAttribute('data-alarm-id'), id, 'acknowledged after the unacknowledged');
-    const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
+    const current = await env.sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
     assert.equal(current.alarms.length, BURST);
     const one = current.alarms.find((a) => a.alarm_id === id);
     assert.ok(one && one.active && one.acknowledged, JSON.stringify(one));
@@ -103,7 +78,7 @@ describe('alarm console', () => {
     assert.equal(current.alarms.filter((a) => a.active && !a.acknowledged).length, BURST - 1);
   });
 
-  trackTest('a shelve needs an expiry; comments and history with CSV', async () => {
+  env.test('a shelve needs an expiry; comments and history with CSV', async () => {
     const row = rows(manager).first();
     const id = await row.getAttribute('data-alarm-id');
     await row.getByTestId('alarm-shelve').click();
@@ -143,7 +118,7 @@ describe('alarm console', () => {
       new RegExp(`: ${BURST} alarms raised`).test(await manager.getByTestId('health-summary').textContent()));
   });
 
-  trackTest('a viewer sees the alarms without actions, and the server refuses an acknowledgement', async () => {
+  env.test('a viewer sees the alarms without actions, and the server refuses an acknowledgement', async () => {
     const viewer = await newPage();
     await login(viewer, USERS.viewer1.name, USERS.viewer1.password);
     await openConsole(viewer);
@@ -162,7 +137,7 @@ describe('alarm console', () => {
     viewerPage = viewer;
   });
 
-  trackTest('select all and acknowledge: one request acknowledges the rest, and the viewer sees it live', async () => {
+  env.test('select all and acknowledge: one request acknowledges the rest, and the viewer sees it live', async () => {
     await manager.getByTestId('alarm-select-all').check();
     // The page redraws on the next animation frame: wait for the boxes, do not race them.
     // Select all takes the unacknowledged ones; the acknowledged one has no box to tick.
@@ -175,10 +150,10 @@ describe('alarm console', () => {
     await waitFor('viewer updated live', async () => (await ackedRows(viewerPage).count()) === BURST);
     assert.equal(await rows(manager).count(), BURST);
     assert.equal(await rows(viewerPage).count(), BURST);
-    const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
+    const current = await env.sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
     assert.equal(current.alarms.length, BURST);
     assert.ok(current.alarms.every((a) => a.active && a.acknowledged), JSON.stringify(current.alarms));
-    const audit = await sys.api('GET', `/audit?customer=${C}&limit=1000`);
+    const audit = await env.sys.api('GET', `/audit?customer=${C}&limit=1000`);
     const acks = audit.entries.filter((e) => e.action === 'alarm.ack' && e.user === USERS.manager1.name && e.ok);
     assert.equal(acks.length, 2, 'the single and the bulk acknowledgement');
     const refused = audit.entries.filter((e) => e.action === 'alarm.ack' && e.user === USERS.viewer1.name && !e.ok);
@@ -186,19 +161,19 @@ describe('alarm console', () => {
     await manager.screenshot({ path: join(artifacts, 'alarms-bulk-acknowledged.png'), fullPage: true });
   });
 
-  trackTest('the MW clears the burst: cleared and acknowledged, the alarms return to normal and leave both lists live', async () => {
+  env.test('the MW clears the burst: cleared and acknowledged, the alarms return to normal and leave both lists live', async () => {
     // A second run of the simulator for the same thing (its own client id)
     // raises the same burst, which nbmsd takes as a duplicate or an update of
     // the active alarms (acknowledgements kept), and clears it at its next log;
     // --speed 3600 makes that log come within a second, --count 2 ends the run.
-    const clearer = sys.spawn('mwsim-clear', process.env.NBMS_MWSIM || join(repoRoot, 'build/tools/mwsim/nbms-mwsim'), [
-      '--broker', `tcp://127.0.0.1:${sys.mqttPort}`, '--customer', C, '--building', B, '--things', '1',
+    const clearer = env.sys.spawn('mwsim-clear', process.env.NBMS_MWSIM || join(repoRoot, 'build/tools/mwsim/nbms-mwsim'), [
+      '--broker', `tcp://127.0.0.1:${env.sys.mqttPort}`, '--customer', C, '--building', B, '--things', '1',
       '--points', '20', '--speed', '3600', '--count', '2', '--alarm-burst', String(BURST), '--alarm-clear-after', '1', '--quiet']);
     await clearer.exited;
-    assert.equal(clearer.exitCode_, 0, `nbms-mwsim (clear) exited with ${clearer.exitCode_}; see ${sys.log('mwsim-clear')}`);
+    assert.equal(clearer.exitCode_, 0, `nbms-mwsim (clear) exited with ${clearer.exitCode_}; see ${env.sys.log('mwsim-clear')}`);
     await waitFor('manager list empty', async () => (await rows(manager).count()) === 0, 30000);
     await waitFor('viewer list empty', async () => (await rows(viewerPage).count()) === 0, 30000);
-    const current = await sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
+    const current = await env.sys.api('GET', `/customers/${C}/buildings/${B}/alarms`);
     assert.equal(current.alarms.length, 0);
     await manager.screenshot({ path: join(artifacts, 'alarms-cleared.png'), fullPage: true });
   });

@@ -1,53 +1,26 @@
 // End-to-end tests of the web dashboard in headless Chromium against the real
 // nbmsd, Mosquitto and nbms-mwsim (see fixture.mjs and README.md).
-import { test, before, after, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { System, track, POINTS, USERS, ADMIN_PASSWORD, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
-
-const require = createRequire(join(repoRoot, 'web/package.json'));
-const { chromium } = require('playwright-core');
+import { POINTS, USERS, ADMIN_PASSWORD, artifacts, waitFor, openPage, loginWithForm } from './fixture.mjs';
+import { useSystem, launchChromium } from './suite.mjs';
 
 const CSP_EXPECTED = "default-src 'self'";
-let sys;
-let browser;
-let failed = false;
-const problems = [];   // console errors, page errors, CSP violations
+const env = useSystem({ launch: launchChromium, problemsFile: 'browser-console.txt' });
+const problems = env.problems;   // console errors, page errors, CSP violations
 
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  sys = track(new System());
-  try {
-    await sys.start();
-  } catch (e) {
-    failed = true;
-    throw e;
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-    headless: true,
-  });
-}, { timeout: 180000 });
-
-after(async () => {
-  writeFileSync(join(artifacts, 'browser-console.txt'), problems.join('\n') + '\n');
-  await browser?.close().catch(() => {});
-  await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
-}, { timeout: 60000 });
-
-const newPage = (options = {}) => openPage(browser, problems, options);
+const newPage = (options = {}) => openPage(env.browser, problems, options);
 const login = (page, user, password) =>
-  loginWithForm(page, sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
+  loginWithForm(page, env.sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
 
 async function shot(page, name, { fullPage = true } = {}) {
   await page.screenshot({ path: join(artifacts, name + '.png'), fullPage });
 }
 
 async function openBuilding(page, c = 'C000001', b = 'B001') {
-  await page.goto(`${sys.base}/#/b/${c}/${b}`);
+  await page.goto(`${env.sys.base}/#/b/${c}/${b}`);
   await page.locator('main[data-page="building"] [data-testid="point-row"]').first().waitFor();
   await waitFor('live channel', async () => (await page.getByTestId('ws-status').getAttribute('data-state')) === 'open', 15000);
 }
@@ -57,20 +30,14 @@ function rowBySuffix(page, suffix) {
   return page.locator(`tr[data-testid="point-row"][data-point$="${suffix}"]`).first();
 }
 
-function trackTest(name, fn, opts = {}) {
-  test(name, { timeout: 60000, ...opts }, async (t) => {
-    try { await fn(t); } catch (e) { failed = true; throw e; }
-  });
-}
-
 describe('dashboard', () => {
-  trackTest('serves the UI with the strict CSP and shows the login page', async () => {
-    const res = await fetch(sys.base + '/');
+  env.test('serves the UI with the strict CSP and shows the login page', async () => {
+    const res = await fetch(env.sys.base + '/');
     assert.equal(res.status, 200);
     const csp = res.headers.get('content-security-policy') || '';
     assert.ok(csp.includes(CSP_EXPECTED), `Content-Security-Policy of / is '${csp}'`);
     const page = await newPage();
-    await page.goto(sys.base + '/');
+    await page.goto(env.sys.base + '/');
     await page.getByTestId('login-form').waitFor();
     assert.equal(await page.evaluate(() => location.hash), '#/login');
     await shot(page, '01-login');
@@ -83,7 +50,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('admin sees the customers and their buildings', async () => {
+  env.test('admin sees the customers and their buildings', async () => {
     const page = await newPage();
     await login(page, 'admin', ADMIN_PASSWORD);
     const options = await page.getByTestId('customer-select').locator('option').allTextContents();
@@ -94,7 +61,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('manager: overview, building tree, live values, trend, control, audit', async (t) => {
+  env.test('manager: overview, building tree, live values, trend, control, audit', async (t) => {
     const page = await newPage();
     await login(page, 'manager1', USERS.manager1.password);
     const cards = page.getByTestId('building-card');
@@ -216,7 +183,7 @@ describe('dashboard', () => {
       await page.getByTestId('reset-password').fill('temp-viewer-password-2');
       await page.getByTestId('reset-save').click();
       await page.getByTestId('reset-dialog').waitFor({ state: 'detached' });
-      assert.equal((await sys.login('temp.viewer', 'temp-viewer-password-2')).user.role, 'viewer');
+      assert.equal((await env.sys.login('temp.viewer', 'temp-viewer-password-2')).user.role, 'viewer');
       page.once('dialog', (d) => d.accept());
       await row.getByTestId('user-delete').click();
       await row.waitFor({ state: 'detached' });
@@ -231,7 +198,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('viewer: no control button, and a forged control is forbidden', async () => {
+  env.test('viewer: no control button, and a forged control is forbidden', async () => {
     const page = await newPage();
     await login(page, 'viewer1', USERS.viewer1.password);
     await openBuilding(page);
@@ -252,12 +219,12 @@ describe('dashboard', () => {
     assert.equal(answer.type, 'error', JSON.stringify(answer));
     assert.equal(answer.code, 'forbidden', JSON.stringify(answer));
     // the users page is not there for a viewer
-    await page.goto(sys.base + '/#/users');
+    await page.goto(env.sys.base + '/#/users');
     await page.getByTestId('not-found').waitFor();
     await page.context().close();
   });
 
-  trackTest("a user of C000002 sees nothing of C000001; its 900 points render and stream smoothly", async () => {
+  env.test("a user of C000002 sees nothing of C000001; its 900 points render and stream smoothly", async () => {
     const page = await newPage();
     let received = 0;   // point values that arrived over the WebSocket
     page.on('websocket', (ws) => ws.on('framereceived', (f) => {
@@ -273,10 +240,10 @@ describe('dashboard', () => {
     assert.doesNotMatch(await page.locator('main').textContent(), /Head Office|C000001/);
     assert.equal(await page.getByTestId('customer-select').count(), 0);
     await shot(page, '16-overview-customer2');
-    await page.goto(sys.base + '/#/b/C000001/B001');
+    await page.goto(env.sys.base + '/#/b/C000001/B001');
     await page.getByTestId('not-found').waitFor();
     await shot(page, '17-not-found');
-    await page.goto(sys.base + '/#/c/C000001');
+    await page.goto(env.sys.base + '/#/c/C000001');
     await page.getByTestId('not-found').waitFor();
 
     // its own building: 900 points, rows built once, live values applied without long tasks
@@ -305,7 +272,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('a 401 anywhere goes to the login page and back to the page after logging in', async () => {
+  env.test('a 401 anywhere goes to the login page and back to the page after logging in', async () => {
     const page = await newPage();
     await login(page, 'manager1', USERS.manager1.password);
     await openBuilding(page);
@@ -324,7 +291,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('the language switch changes the labels to Korean and is remembered', async () => {
+  env.test('the language switch changes the labels to Korean and is remembered', async () => {
     const page = await newPage();
     await login(page, 'manager1', USERS.manager1.password);
     assert.equal(await page.getByTestId('nav-overview').textContent(), 'Overview');
@@ -342,7 +309,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('works on a phone-sized screen (390x844)', async () => {
+  env.test('works on a phone-sized screen (390x844)', async () => {
     const page = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
     await login(page, 'manager1', USERS.manager1.password);
     const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -358,7 +325,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('the live channel reconnects and subscribes again after nbmsd restarts', async () => {
+  env.test('the live channel reconnects and subscribes again after nbmsd restarts', async () => {
     const page = await newPage();
     const sockets = [];
     page.on('websocket', (ws) => {
@@ -371,7 +338,7 @@ describe('dashboard', () => {
     await openBuilding(page);
     await waitFor('values on the first connection', async () => sockets.at(-1)?.values > 0, 20000);
     const first = sockets.length;
-    await sys.restartNbmsd();
+    await env.sys.restartNbmsd();
     await waitFor('a new connection', async () => sockets.length > first && !sockets.at(-1).closed, 30000, 200);
     await waitFor('live channel open again', async () => (await page.getByTestId('ws-status').getAttribute('data-state')) === 'open', 20000);
     await waitFor('values on the new connection', async () => sockets.at(-1).values > 0, 20000);
@@ -380,7 +347,7 @@ describe('dashboard', () => {
     await page.context().close();
   });
 
-  trackTest('manager issues, reissues and revokes a middleware certificate, and purges one (devices page)', async () => {
+  env.test('manager issues, reissues and revokes a middleware certificate, and purges one (devices page)', async () => {
     const page = await newPage({ acceptDownloads: true });
     page.on('dialog', (d) => d.accept());
     await login(page, 'manager1', USERS.manager1.password);
@@ -403,7 +370,7 @@ describe('dashboard', () => {
     // Reissue: a new serial, the old certificate revoked (REST says so).
     [download] = await Promise.all([page.waitForEvent('download'), row.getByTestId('device-reissue').click()]);
     await waitFor('new serial', async () => (await row.locator('td').nth(1).textContent()) !== serial);
-    const certs = await sys.api('GET', '/customers/C000001/buildings/B001/things/C000001_B001_01/certificate');
+    const certs = await env.sys.api('GET', '/customers/C000001/buildings/B001/things/C000001_B001_01/certificate');
     assert.equal(certs.certificates.filter((c) => c.revoked).length, 1);
     // Revoke.
     await row.getByTestId('device-revoke').click();
@@ -426,15 +393,46 @@ describe('dashboard', () => {
     await shot(page, '24-devices-purge');
     await submit.click();
     await waitFor('purged row gone', async () => (await row9.count()) === 0);
-    const things = await sys.api('GET', '/customers/C000001/buildings/B001/things');
+    const things = await env.sys.api('GET', '/customers/C000001/buildings/B001/things');
     assert.ok(!things.things.some((t) => t.name === 'C000001_B001_9'));
     assert.ok(things.things.some((t) => t.name === 'C000001_B001_01'), 'the other middleware stays');
-    const audit = await sys.api('GET', '/audit?customer=C000001');
+    const audit = await env.sys.api('GET', '/audit?customer=C000001');
     assert.ok(audit.entries.some((e) => e.action === 'thing.purge' && e.target === 'C000001_B001_9' && e.ok));
     await page.context().close();
   });
 
-  trackTest('no script errors or CSP violations in any page', () => {
+  env.test('a middleware purged under an open building page: its points are marked removed and a notice says so', async () => {
+    // A building of its own, so that the other tests' middlewares stay.
+    const thing = 'C000001_B003_01';
+    await env.sys.api('POST', '/customers/C000001/buildings', { id: 'B003', name: 'Purge Lab', address: 'Daegu' });
+    await env.sys.api('POST', '/customers/C000001/buildings/B003/things', { name: thing });
+    env.sys.spawnSimulator('mwsim-purge', 'C000001', 'B003', 12);
+    await waitFor('points announced', async () =>
+      (await env.sys.api('GET', '/customers/C000001/buildings/B003/points')).points.length === 12, 30000);
+    const subscriptions = async () => (await env.sys.api('GET', '/health')).realtime.subscriptions;
+    const others = await subscriptions();   // pages of earlier tests still open
+    const page = await newPage();
+    await login(page, 'manager1', USERS.manager1.password);
+    await openBuilding(page, 'C000001', 'B003');
+    const rows = page.locator('tr[data-testid="point-row"]');
+    assert.equal(await rows.count(), 12);
+    await waitFor('its points watched', async () => (await subscriptions()) === others + 12, 15000);
+    assert.equal(await page.getByTestId('thing-removed').count(), 0);
+
+    await env.sys.api('DELETE', `/customers/C000001/buildings/B003/things/${thing}?confirm=${thing}`);
+    const notice = page.getByTestId('thing-removed');
+    await notice.waitFor();
+    assert.equal(await notice.getAttribute('data-thing'), thing);
+    assert.ok((await notice.textContent()).includes(thing));
+    await waitFor('every row marked removed', async () => (await page.locator('tr[data-removed="true"]').count()) === 12);
+    assert.equal(await page.locator('tr[data-removed="true"] [data-testid="control-button"]').count(), 0, 'no control of a deleted point');
+    // Nothing of it is watched any more, and the page did not ask again.
+    await waitFor('nothing of it watched', async () => (await subscriptions()) === others, 15000);
+    await shot(page, '25-thing-removed', { fullPage: false });
+    await page.context().close();
+  });
+
+  env.test('no script errors or CSP violations in any page', () => {
     const bad = problems.filter((p) => !/status of 401|status of 404|status of 429/.test(p))
       // the restart test: the browser reports the refused connections while nbmsd is down
       .filter((p) => !/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET/.test(p));

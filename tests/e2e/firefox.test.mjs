@@ -5,50 +5,18 @@
 // no script error or CSP violation. Firefox is driven by puppeteer-core over
 // WebDriver BiDi (Firefox's own Remote Agent: no geckodriver, no browser
 // download). Screenshots go to the artifacts directory as ff-*.png.
-import { test, before, after, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, USERS, POINTS, artifacts, repoRoot, waitFor, openFirefoxPage, loginWithFormFirefox } from './fixture.mjs';
+import { USERS, POINTS, artifacts, waitFor, openFirefoxPage, loginWithFormFirefox } from './fixture.mjs';
+import { useSystem, launchFirefox } from './suite.mjs';
 
-const require = createRequire(join(repoRoot, 'web/package.json'));
-const puppeteer = require('puppeteer-core');
+const env = useSystem({ launch: launchFirefox, problemsFile: 'firefox-console.txt', testTimeout: 90000 });
+const problems = env.problems;   // console errors, page errors, CSP violations
 
-const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
-let sys;
-let browser;
-let failed = false;
-const problems = [];   // console errors, page errors, CSP violations
-
-before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  sys = track(new System());
-  try {
-    await sys.start();
-  } catch (e) {
-    failed = true;
-    throw e;
-  }
-  browser = await puppeteer.launch({
-    browser: 'firefox',
-    protocol: 'webDriverBiDi',
-    executablePath: FIREFOX,
-    headless: true,
-    // English UI and number format whatever the machine's locale (as Chromium's `locale: 'en-US'`)
-    extraPrefsFirefox: { 'intl.accept_languages': 'en-US', 'intl.locale.requested': 'en-US' },
-  });
-}, { timeout: 180000 });
-
-after(async () => {
-  writeFileSync(join(artifacts, 'firefox-console.txt'), problems.join('\n') + '\n');
-  await browser?.close().catch(() => {});
-  await sys?.stop({ keepLogs: failed || process.env.NBMS_E2E_KEEP_LOGS === '1' });
-}, { timeout: 60000 });
-
-const newPage = (viewport = {}) => openFirefoxPage(browser, problems, viewport);
+const newPage = (viewport = {}) => openFirefoxPage(env.browser, problems, viewport);
 const login = (page, user, password) =>
-  loginWithFormFirefox(page, sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
+  loginWithFormFirefox(page, env.sys.base, user, password, 'main[data-page="overview"] [data-testid="building-card"]');
 const tid = (id) => `[data-testid="${id}"]`;
 const attr = (page, sel, name) => page.$eval(sel, (el, n) => el.getAttribute(n), name);
 const text = (page, sel) => page.$eval(sel, (el) => el.textContent);
@@ -58,7 +26,7 @@ async function shot(page, name, { fullPage = true } = {}) {
 }
 
 async function openBuilding(page, c = 'C000001', b = 'B001') {
-  await page.goto(`${sys.base}/#/b/${c}/${b}`);
+  await page.goto(`${env.sys.base}/#/b/${c}/${b}`);
   await page.waitForSelector('main[data-page="building"] [data-testid="point-row"]');
   await waitFor('live channel', async () => (await attr(page, tid('ws-status'), 'data-state')) === 'open', 15000);
 }
@@ -70,16 +38,10 @@ const rowBySuffix = (suffix) => `tr[data-testid="point-row"][data-point$="${suff
 const cellValues = (page) => page.$$eval('[data-testid="point-row"]',
   (rows) => rows.map((r) => [r.dataset.point, r.querySelector('.v').textContent]));
 
-function trackTest(name, fn, opts = {}) {
-  test(name, { timeout: 90000, ...opts }, async (t) => {
-    try { await fn(t); } catch (e) { failed = true; throw e; }
-  });
-}
-
 describe('dashboard in Firefox', () => {
-  trackTest('login form: a wrong password is refused, the right one shows the overview', async () => {
+  env.test('login form: a wrong password is refused, the right one shows the overview', async () => {
     const page = await newPage();
-    await page.goto(sys.base + '/');
+    await page.goto(env.sys.base + '/');
     await page.waitForSelector(tid('login-form'));
     assert.equal(await page.evaluate(() => location.hash), '#/login');
     await shot(page, '01-login');
@@ -94,7 +56,7 @@ describe('dashboard in Firefox', () => {
     await page.browserContext().close();
   });
 
-  trackTest('manager: overview, building tree, live value, trend, control', async (t) => {
+  env.test('manager: overview, building tree, live value, trend, control', async (t) => {
     const page = await newPage();
     await login(page, 'manager1', USERS.manager1.password);
 
@@ -198,7 +160,7 @@ describe('dashboard in Firefox', () => {
     await page.browserContext().close();
   });
 
-  trackTest('the language switch changes the labels to Korean and is remembered', async () => {
+  env.test('the language switch changes the labels to Korean and is remembered', async () => {
     const page = await newPage();
     await login(page, 'manager1', USERS.manager1.password);
     assert.equal(await text(page, tid('nav-overview')), 'Overview');
@@ -216,7 +178,7 @@ describe('dashboard in Firefox', () => {
     await page.browserContext().close();
   });
 
-  trackTest('a phone-sized screen (390x844) shows the building page within its width', async () => {
+  env.test('a phone-sized screen (390x844) shows the building page within its width', async () => {
     // (Firefox over BiDi takes the size and pixel ratio; it ignores puppeteer's isMobile/hasTouch)
     const page = await newPage({ width: 390, height: 844, deviceScaleFactor: 2 });
     await login(page, 'manager1', USERS.manager1.password);
@@ -231,7 +193,7 @@ describe('dashboard in Firefox', () => {
     await page.browserContext().close();
   });
 
-  trackTest('no script errors or CSP violations in any page', () => {
+  env.test('no script errors or CSP violations in any page', () => {
     // (unlike Chromium, Firefox does not log a refused request, such as the
     // wrong password's 401, as a console error: nothing is filtered out)
     assert.deepEqual(problems, []);

@@ -48,17 +48,25 @@ export async function waitFor(what, fn, timeoutMs = 20000, everyMs = 100) {
 }
 
 /**
- * A page in a browser context of its own (English, desktop-sized unless
- * `options` say otherwise); its script errors and console errors are appended
- * to `problems`, which each test file writes to its artifacts.
+ * Appends the page's script errors and console errors to `problems`, which each
+ * test file writes to its artifacts, and sets its default timeout. The same
+ * for a Playwright and a puppeteer page: both have these events and the method.
+ * (Firefox reports a CSP violation as a page error, Chromium on the console.)
  */
-export async function openPage(browser, problems, options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
-  const page = await context.newPage();
+function watchPage(page, problems) {
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.setDefaultTimeout(15000);
   return page;
+}
+
+/**
+ * A page in a browser context of its own (English, desktop-sized unless
+ * `options` say otherwise); its problems go to `problems` (watchPage).
+ */
+export async function openPage(browser, problems, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', ...options });
+  return watchPage(await context.newPage(), problems);
 }
 
 /** Logs in through the login form and waits for `ready` (by default the overview page). */
@@ -78,11 +86,7 @@ export async function openFirefoxPage(browser, problems, viewport = {}) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
   await page.setViewport({ width: 1280, height: 900, ...viewport });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  // (Firefox reports a CSP violation as a page error, Chromium on the console.)
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.setDefaultTimeout(15000);
-  return page;
+  return watchPage(page, problems);
 }
 
 /** loginWithForm for a puppeteer page. */
@@ -204,15 +208,22 @@ export class System {
     }, 60000);
 
     // ---- live simulators (real time): they answer Subscribe and Control
-    for (const c of ['C000001', 'C000002']) {
-      this.spawn(`mwsim-${c}`, bin.mwsim, ['--broker', `tcp://127.0.0.1:${this.mqttPort}`, '--customer', c,
-        '--building', 'B001', '--things', '1', '--points', String(POINTS[c]), '--speed', '1']);
-    }
+    for (const c of ['C000001', 'C000002']) this.spawnSimulator(`mwsim-${c}`, c, 'B001', POINTS[c]);
     await waitFor('middleware online', async () => {
       const o = await this.api('GET', '/customers/C000001/overview');
       return o.buildings[0]?.things?.every((t) => t.state === 'online');
     }, 30000).catch(() => { /* an nbmsd that tracks no state: carry on */ });
     return this;
+  }
+
+  /**
+   * A real-time nbms-mwsim for the building's middleware <c>_<b>_01 with `points`
+   * points: announces them (init), sends its logs, answers Subscribe and
+   * Control; `extra` are more of its options.
+   */
+  spawnSimulator(name, customer, building, points, extra = []) {
+    return this.spawn(name, bin.mwsim, ['--broker', `tcp://127.0.0.1:${this.mqttPort}`, '--customer', customer,
+      '--building', building, '--things', '1', '--points', String(points), '--speed', '1', ...extra]);
   }
 
   async startNbmsd() {

@@ -12,44 +12,31 @@
 // tests (tests/integration/notify_daemon_test.cpp).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { System, track, USERS, artifacts, repoRoot, waitFor, openPage, loginWithForm } from './fixture.mjs';
+import { USERS, artifacts, waitFor, openPage, loginWithForm } from './fixture.mjs';
+import { useSystem, launchChromium } from './suite.mjs';
 
-const require = createRequire(join(repoRoot, 'web/package.json'));
-const { chromium } = require('playwright-core');
-
-let sys;
-let browser;
+const env = useSystem({ launch: launchChromium });
+const problems = env.problems;
 let receiver;
 const hooks = [];   // {delivery, body} received by the webhook receiver
-const problems = [];
 
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => { hooks.push({ delivery: req.headers['x-nbms-delivery'], body: JSON.parse(body) }); res.writeHead(204).end(); });
   });
   await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-  sys = track(new System());
-  await sys.start();
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'], headless: true });
-}, { timeout: 180000 });
+});
+after(() => { receiver?.close(); });
 
-after(async () => {
-  await browser?.close().catch(() => {});
-  await sys?.stop({ keepLogs: process.env.NBMS_E2E_KEEP_LOGS === '1' });
-  receiver?.close();
-}, { timeout: 60000 });
 
 async function loggedIn(user) {
-  const page = await openPage(browser, problems);
-  await page.context().grantPermissions(['notifications'], { origin: sys.base });
-  await loginWithForm(page, sys.base, user.name, user.password);
+  const page = await openPage(env.browser, problems);
+  await page.context().grantPermissions(['notifications'], { origin: env.sys.base });
+  await loginWithForm(page, env.sys.base, user.name, user.password);
   return page;
 }
 
@@ -59,12 +46,12 @@ const apiFrom = (page, method, path, body) => page.evaluate(async ([m, p, b]) =>
 }, [method, path, body]);
 
 test('the service worker is served from the web root and registers with scope /', { timeout: 60000 }, async () => {
-  const r = await fetch(sys.base + '/sw.js');
+  const r = await fetch(env.sys.base + '/sw.js');
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /^text\/javascript/);
   const page = await loggedIn(USERS.viewer1);
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.register('/sw.js', { scope: '/' })).scope);
-  assert.equal(scope, sys.base + '/');
+  assert.equal(scope, env.sys.base + '/');
   await page.context().close();
 });
 

@@ -1,46 +1,18 @@
 // RocksStore as CertificateStore, against a real RocksDB in a temporary directory.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
-
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
 
 CertificateRecord record(std::string thing, std::string serial, std::int64_t issued_ms = 1000) {
   return CertificateRecord{std::move(thing), std::move(serial),     std::string(64, 'a'),
                            issued_ms,        issued_ms + 1'000'000, std::nullopt};
 }
 
-class CertificateStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nbms-certs-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open() {
-    store_.reset();
-    auto s = RocksStore::open({.path = dir_ + "/db"}, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-  }
-  FixedClock clock_;
-  std::string dir_;
-  std::unique_ptr<RocksStore> store_;
-};
+using CertificateStoreTest = StoreTest;
 
 TEST_F(CertificateStoreTest, RecordsAreKeptAcrossReopen) {
   ASSERT_TRUE(store_->put_certificate(record("C1_B1_01", "4a1f")));

@@ -1,39 +1,14 @@
 // RocksStore's notification outbox and subscriptions against a real RocksDB.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
-
-class NotifyStoreTest : public ::testing::Test {
+class NotifyStoreTest : public StoreTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nbms-notify-store-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void reopen() {
-    store_.reset();
-    StoreOptions o;
-    o.path = dir_ + "/db";
-    auto s = RocksStore::open(o, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-  }
   static Notification notification(std::string id, std::int64_t created = 100) {
     Notification n;
     n.id = std::move(id);
@@ -60,10 +35,6 @@ class NotifyStoreTest : public ::testing::Test {
     d.updated_ms = n.created_ms;
     return d;
   }
-
-  FixedClock clock_;
-  std::string dir_;
-  std::unique_ptr<RocksStore> store_;
 };
 
 TEST_F(NotifyStoreTest, EnqueueIsAtomicIdempotentAndDurable) {
@@ -71,7 +42,7 @@ TEST_F(NotifyStoreTest, EnqueueIsAtomicIdempotentAndDurable) {
   const std::vector<Delivery> ds = {delivery(n, 0, "ann", 300), delivery(n, 1, "bob", 200)};
   ASSERT_TRUE(store_->enqueue(n, ds));
   EXPECT_EQ(store_->enqueue(n, ds).error().code, Errc::already_exists);
-  reopen();
+  open();
   auto back = store_->notification("n1");
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, n);
@@ -116,7 +87,7 @@ TEST_F(NotifyStoreTest, UpdateMovesTheDueEntryAndFinishedLeavesTheQueue) {
   EXPECT_EQ((*due)[0].state, DeliveryState::in_flight);
   d.state = DeliveryState::sent;
   ASSERT_TRUE(store_->update_delivery(d));
-  reopen();
+  open();
   EXPECT_TRUE(store_->due_deliveries(1'000'000, 10)->empty());
   EXPECT_FALSE(*store_->next_due());
   EXPECT_EQ(store_->delivery("n1.0")->state, DeliveryState::sent);
@@ -178,7 +149,7 @@ TEST_F(NotifyStoreTest, SubscriptionsAndEndpointsCrud) {
   ASSERT_TRUE(store_->put_subscription(other));
   s.min_priority = NotificationPriority::urgent;  // replace
   ASSERT_TRUE(store_->put_subscription(s));
-  reopen();
+  open();
   auto mine = store_->subscriptions_of("ann");
   ASSERT_TRUE(mine);
   ASSERT_EQ(mine->size(), 2u);
@@ -202,7 +173,7 @@ TEST_F(NotifyStoreTest, SubscriptionsAndEndpointsCrud) {
   EXPECT_EQ(store_->put_endpoint(hook).error().code, Errc::invalid_argument);
   e.expired_ms = 99;
   ASSERT_TRUE(store_->put_endpoint(e));
-  reopen();
+  open();
   EXPECT_EQ(*store_->endpoint("ann", "phone"), e);
   EXPECT_EQ(store_->endpoints_of("ann")->size(), 2u);
   EXPECT_TRUE(store_->endpoints_of("an")->empty());

@@ -3,78 +3,41 @@
 // purging one deletes exactly its records in every column family and leaves
 // the others' untouched, checked by scanning the column families themselves.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
 
 #include <rocksdb/db.h>
 
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
-
-LocalMinute at(const char* t) {
-  return *LocalMinute::parse(t);
-}
-
 // Every key of every column family, by column family name.
 using Keys = std::map<std::string, std::set<std::string>>;
 
-class PurgeStoreTest : public ::testing::Test {
+class PurgeStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nbms-purge-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
+    ASSERT_NO_FATAL_FAILURE(StoreTest::SetUp());
     ASSERT_TRUE(store_->create_customer({"C1", "Customer", 1}));
     ASSERT_TRUE(store_->create_building({"C1", "B1", "Building", "", 1}));
     for (const auto& t : {a_, b_, c_}) ASSERT_TRUE(store_->create_thing({t, 1}));
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open() {
-    store_.reset();
-    StoreOptions o;
-    o.path = dir_ + "/db";
-    auto s = RocksStore::open(o, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
-  }
-  // Closes the store, reads every key of every column family with a plain
-  // read-only RocksDB, and opens the store again.
+  // Every key of every column family, read with a plain read-only RocksDB.
   Keys dump() {
-    store_.reset();
     Keys out;
-    const std::string path = dir_ + "/db";
-    std::vector<std::string> names;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    auto s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), path, cfs, &handles, &db);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    if (s.ok()) {
-      for (std::size_t i = 0; i < handles.size(); ++i) {
-        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-        auto& keys = out[names[i]];
-        for (it->SeekToFirst(); it->Valid(); it->Next()) keys.insert(it->key().ToString());
-      }
-      for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
-      delete db;
-    }
+    with_raw_db(
+        [&](rocksdb::DB& db, const RawColumnFamilies& cfs) {
+          for (const auto& [name, cf] : cfs) {
+            std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), cf));
+            auto& keys = out[name];
+            for (it->SeekToFirst(); it->Valid(); it->Next()) keys.insert(it->key().ToString());
+          }
+        },
+        true);
     open();
     return out;
   }
@@ -83,21 +46,13 @@ class PurgeStoreTest : public ::testing::Test {
   // (docs/storage.md): `id` in the series dictionary of `t` (as its first
   // ordinal) although another thing of the building has it too.
   void share_from_before(const ThingName& t, const std::string& id) {
-    store_.reset();
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_ + "/db", &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_ + "/db", cfs, &handles, &db).ok());
-    auto* series = handles[std::ranges::find(names, "series") - names.begin()];
-    const std::string prefix = std::string(1, '\x01') + t.full() + std::string(1, '\0');
-    const std::string first(4, '\0');  // ordinal 0, u32 big-endian
-    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), series, prefix + "N" + id, first).ok());
-    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), series, prefix + "O" + first, id).ok());
-    for (auto* h : handles) (void)db->DestroyColumnFamilyHandle(h);
-    delete db;
+    with_raw_db([&](rocksdb::DB& db, const RawColumnFamilies& cfs) {
+      const std::string prefix = std::string(1, '\x01') + t.full() + std::string(1, '\0');
+      const std::string first(4, '\0');  // ordinal 0, u32 big-endian
+      auto* series = cfs.at("series");
+      EXPECT_TRUE(db.Put(rocksdb::WriteOptions(), series, prefix + "N" + id, first).ok());
+      EXPECT_TRUE(db.Put(rocksdb::WriteOptions(), series, prefix + "O" + first, id).ok());
+    });
     open();
   }
 
@@ -148,12 +103,9 @@ class PurgeStoreTest : public ::testing::Test {
     return false;
   }
 
-  FixedClock clock_;
-  std::string dir_;
   ThingName a_{"C1", "B1", "01"};   // purged
   ThingName b_{"C1", "B1", "02"};   // same building, same months
   ThingName c_{"C1", "B1", "010"};  // its name starts with a_'s
-  std::unique_ptr<RocksStore> store_;
 };
 
 TEST_F(PurgeStoreTest, DeletesEveryRecordOfOneThingAndNothingOfTheOthers) {

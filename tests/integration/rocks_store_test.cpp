@@ -1,47 +1,24 @@
 // RocksStore against a real RocksDB in a temporary directory.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include <rocksdb/db.h>
 
+#include "integration/store_fixture.hpp"
 #include "nbms/storage/rocks_store.hpp"
 
 namespace nbms::storage {
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  std::int64_t now_ms() const override { return 1'700'000'000'000; }
-};
-
-LocalMinute at(const char* t) {
-  return *LocalMinute::parse(t);
-}
-
-class RocksStoreTest : public ::testing::Test {
+class RocksStoreTest : public StoreTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nbms-store-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    open();
+    ASSERT_NO_FATAL_FAILURE(StoreTest::SetUp());
     ASSERT_TRUE(store_->create_customer({"C1", "Customer", 1}));
     ASSERT_TRUE(store_->create_building({"C1", "B1", "Building", "", 1}));
     ASSERT_TRUE(store_->create_thing({thing_, 1}));
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void open(StoreOptions extra = {}) {
-    store_.reset();
-    extra.path = dir_ + "/db";
-    auto s = RocksStore::open(extra, clock_);
-    ASSERT_TRUE(s) << s.error().message;
-    store_ = std::move(*s);
   }
   PeriodicLog log(const char* time, std::vector<PointValue> values) {
     return PeriodicLog{thing_, at(time), 15, std::move(values), 0};
@@ -52,10 +29,7 @@ class RocksStoreTest : public ::testing::Test {
     return h ? *h : std::vector<Sample>{};
   }
 
-  FixedClock clock_;
-  std::string dir_;
   ThingName thing_{"C1", "B1", "01"};
-  std::unique_ptr<RocksStore> store_;
 };
 
 TEST_F(RocksStoreTest, RegistryRejectsDuplicatesAndOrphans) {
@@ -260,42 +234,29 @@ TEST_F(RocksStoreTest, SealingKeepsTheSamplesOfAnIdTwoThingsShareFromBefore) {
   ASSERT_TRUE(store_->append(log("202210040000", {{"x", 1}})));
   const ThingName second{"C1", "B1", "02"};
   ASSERT_TRUE(store_->create_thing({second, 1}));
-  store_.reset();
-  {
-    // Thing 02's dictionary gets "x" as ordinal 0 (docs/storage.md, series),
-    // and "y" gets a record naming a thing that is not registered.
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_ + "/db", &names).ok());
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_ + "/db", cfs, &handles, &raw).ok());
-    const auto cf = [&](const char* name) {
-      return handles[std::ranges::find(names, name) - names.begin()];
-    };
+  // Thing 02's dictionary gets "x" as ordinal 0 (docs/storage.md, series),
+  // and "y" gets a record naming a thing that is not registered.
+  with_raw_db([](rocksdb::DB& db, const RawColumnFamilies& cfs) {
     using namespace std::string_literals;
     const rocksdb::WriteOptions wo;
-    ASSERT_TRUE(raw->Put(wo, cf("series"),
-                         "\x01"
-                         "C1_B1_02\0Nx"s,
-                         "\0\0\0\0"s)
+    ASSERT_TRUE(db.Put(wo, cfs.at("series"),
+                       "\x01"
+                       "C1_B1_02\0Nx"s,
+                       "\0\0\0\0"s)
                     .ok());
-    ASSERT_TRUE(raw->Put(wo, cf("series"),
-                         "\x01"
-                         "C1_B1_02\0O\0\0\0\0"s,
-                         "x")
+    ASSERT_TRUE(db.Put(wo, cfs.at("series"),
+                       "\x01"
+                       "C1_B1_02\0O\0\0\0\0"s,
+                       "x")
                     .ok());
     ASSERT_TRUE(
-        raw->Put(wo, cf("points"),
-                 "\x01"
-                 "C1\0B1\0y"s,
-                 R"({"point_id":"y","thing":"C1_B1_09","object_type":"AV","name":"Y",)"
-                 R"("equipment":"","location":"","unit":"","writable":false,"declared":true})")
+        db.Put(wo, cfs.at("points"),
+               "\x01"
+               "C1\0B1\0y"s,
+               R"({"point_id":"y","thing":"C1_B1_09","object_type":"AV","name":"Y",)"
+               R"("equipment":"","location":"","unit":"","writable":false,"declared":true})")
             .ok());
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
+  });
   open();
   ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210040030"), 15, {{"x", 2}, {"y", 5}}, 0}));
   ASSERT_TRUE(store_->append(PeriodicLog{second, at("202210050000"), 15, {{"x", 4}}, 0}));  // seals
@@ -376,19 +337,9 @@ TEST_F(RocksStoreTest, DropMonthIsARangeDeleteOfOneBuildingMonth) {
 }
 
 TEST_F(RocksStoreTest, RefusesANewerLayout) {
-  store_.reset();
-  {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_ + "/db", &names).ok());
-    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_ + "/db", cfs, &handles, &raw).ok());
-    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "nbms.layout_version", "2").ok());
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
+  with_raw_db([](rocksdb::DB& db, const RawColumnFamilies&) {
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), "nbms.layout_version", "2").ok());
+  });
   auto s = RocksStore::open(StoreOptions{.path = dir_ + "/db"}, clock_);
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("layout version 2"), std::string::npos) << s.error().message;

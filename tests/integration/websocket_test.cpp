@@ -121,6 +121,66 @@ TEST_F(Realtime, ValuesReachExactlyTheWatchersAndTheMwIsAskedOncePerPoint) {
             (std::vector<std::string>{"AV-1", "BV-1"}));
 }
 
+// DELETE .../things/{t}?confirm= under open WebSocket clients while the thing
+// still streams: whoever watched it is told (`thing_removed`), a client that
+// did not is not, and the overview's "last seen" of the name, noted on the
+// ingest worker for registered things only, does not come back from a message
+// that raced the purge: registered again, the name is `unknown`.
+TEST_F(Realtime, APurgedThingsWatchersAreToldAndItsLastSeenDoesNotComeBack) {
+  const auto overview_thing = [this] {
+    const Json o = get_ok(std::string("/api/v1/customers/") + kCustomer + "/overview");
+    for (const auto& b : o["buildings"]) {
+      for (const auto& t : b["things"]) {
+        if (t["name"] == kThing) return t;
+      }
+    }
+    return Json();
+  };
+  auto watcher = connect(manager);
+  subscribe(*watcher, {"AV-1", "AI-1"});
+  next_command("Subscribe");
+  auto bystander = connect(viewer);
+  publish(topic_of(kThing, "realtime"), realtime_message({{"AV-1", 21.5}}));
+  ASSERT_TRUE(watcher->receive_until([](const Json& m) { return is_type(m, "values"); }));
+  EXPECT_EQ(overview_thing()["state"], "online");
+
+  // Messages of the thing still arriving while it is purged.
+  constexpr int kRacing = 200;
+  for (int i = 0; i < kRacing; ++i) {
+    publish(topic_of(kThing, "realtime"), realtime_message({{"AV-1", i}, {"AI-1", i}}));
+  }
+  const auto purged =
+      nbmsd().request("DELETE", building_path() + "/things/" + kThing + "?confirm=" + kThing,
+                      std::nullopt, nbmsd().admin_token());
+  ASSERT_EQ(purged.status, 200) << purged.body;
+
+  const auto removed =
+      watcher->receive_until([](const Json& m) { return is_type(m, "thing_removed"); });
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, (Json{{"type", "thing_removed"},
+                            {"thing", kThing},
+                            {"point_ids", Json::array({"AI-1", "AV-1"})}}));
+  // The bystander's first message since the purge is the answer to this one.
+  bystander->send_text("not json");
+  const auto first = bystander->receive();
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["type"], "error") << first->dump();
+  EXPECT_EQ(nbmsd().health()["realtime"]["subscriptions"], 0);
+
+  // Every racing message handled (those after the purge rejected as
+  // unregistered); then the name registered again has not been seen.
+  ASSERT_TRUE(messages_reach(1 + 1 + kRacing));
+  auto again = nbmsd().post(building_path() + "/things", {{"name", kThing}});
+  ASSERT_EQ(again.status, 201) << again.body;
+  const Json fresh = overview_thing();
+  EXPECT_EQ(fresh["state"], "unknown") << fresh.dump();
+  EXPECT_TRUE(fresh["last_seen_ms"].is_null()) << fresh.dump();
+  // Until it sends something.
+  publish(topic_of(kThing, "realtime"), realtime_message({{"AV-1", 1}}));
+  ASSERT_TRUE(messages_reach(1 + 1 + kRacing + 1));
+  EXPECT_EQ(overview_thing()["state"], "online");
+}
+
 TEST_F(Realtime, ControlReachesTheMwAndItsResultComesBackAudited) {
   auto ws = connect(manager);
   ws->send(Json{{"type", "control"},

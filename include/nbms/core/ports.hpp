@@ -199,6 +199,17 @@ class LiveSink {
   virtual void on_control_result(const ControlResult& result) = 0;
 };
 
+// Told that a registered thing sent a message (the overview's "last seen").
+// Called on the ingest worker, for messages as they arrive (not again when a
+// held-back one is handled): ordered with everything else that runs there, a
+// thing's purge included, so a purged name's activity cannot come back.
+// Must not block.
+class ActivitySink {
+ public:
+  virtual ~ActivitySink() = default;
+  virtual void on_activity(const std::string& thing, std::int64_t at_ms) = 0;
+};
+
 // Wall clock, injectable for tests.
 class Clock {
  public:

@@ -95,6 +95,8 @@ class Router {
     // Where messages over their thing's rate wait (RocksStore). Without one
     // there are no per-thing limits.
     SpoolStore* spool = nullptr;
+    // Told of each arriving message of a registered thing (nbmsd's overview).
+    ActivitySink* activity = nullptr;
   };
 
   Router(Ports ports, RouterOptions options);

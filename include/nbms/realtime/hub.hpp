@@ -58,6 +58,10 @@ class Sink {
   virtual void values(const std::string& thing, std::int64_t received_ms,
                       const std::vector<LiveValue>& values) = 0;
   virtual void control_outcome(const ControlOutcome& outcome) = 0;
+  // The thing was deleted (purged) while this connection watched `point_ids`
+  // of it (sorted): the watches are gone, no value of it follows.
+  virtual void thing_removed(const std::string& thing,
+                             const std::vector<std::string>& point_ids) = 0;
 };
 
 struct HubOptions {
@@ -112,8 +116,10 @@ class Hub final : public LiveSink {
 
   // Forgets a purged thing: every connection's watches of it (without telling
   // the MW, whose certificate is revoked), and its controls in flight, which
-  // end with a `failed` outcome. A thing registered again under the name is
-  // watched anew.
+  // end with a `failed` outcome; then each connection that watched it is told
+  // (Sink::thing_removed), so that a page does not go on showing its last
+  // values as if they were current. A thing registered again under the name
+  // is watched anew.
   void forget_thing(const std::string& thing);
 
   // Periodic work (call every second or so): control timeouts, lease renewal.

@@ -12,30 +12,22 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fixture.hpp"
 #include "http/api.hpp"
-#include "unit/provisioning/fake_certificate_store.hpp"
+#include "provisioning_world.hpp"
 
 namespace nbms::http {
 namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kPassword = "admin-password-1";
-constexpr const char* kThing = "C000003_B001_01";
 constexpr const char* kPath = "/api/v1/customers/C000003/buildings/B001/things/C000003_B001_01";
 constexpr const char* kConfirmed =
     "/api/v1/customers/C000003/buildings/B001/things/C000003_B001_01?confirm=C000003_B001_01";
 
-class PurgeApi : public ::testing::Test, protected testing::ApiWorld {
+class PurgeApi : public ::testing::Test, protected testing::ProvisioningWorld {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(auth.bootstrap_admin(std::string(kPassword)));
-    token = auth.login("admin", kPassword, auth::Origin{"127.0.0.1"}).value().token;
-    ASSERT_TRUE(registry.create_customer({"C000003", "Acme", 1}));
-    ASSERT_TRUE(registry.create_building({"C000003", "B001", "HQ", "", 2}));
-    ASSERT_TRUE(registry.create_building({"C000003", "B002", "Annex", "", 2}));
-    ASSERT_TRUE(registry.create_thing({ThingName::parse(kThing).value(), 3}));
+    ASSERT_NO_FATAL_FAILURE(register_world());
     counts.points = 3;
     counts.periodic_blocks = 180;
     counts.rows = 12;
@@ -62,15 +54,6 @@ class PurgeApi : public ::testing::Test, protected testing::ApiWorld {
     return request(services, token, std::move(method), std::move(target));
   }
 
-  static std::string error_message(const Response& r) {
-    return json::parse(r.body)["error"]["message"].get<std::string>();
-  }
-
-  nbms::testing::FakeCertificateStore certificates;
-  pki::CertificateAuthority ca =
-      pki::CertificateAuthority::create({.now_s = 1'690'000'000}).value();
-  provisioning::Service service{registry, certificates, clock, ca, {}};
-  std::string token;
   PurgedData counts;
   std::vector<std::string> purged;
   bool revoked_first = false;

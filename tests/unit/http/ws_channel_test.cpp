@@ -118,6 +118,31 @@ TEST_F(WsChannelQueue, AnswersGoBeforeValues) {
   EXPECT_TRUE(idle(*c));
 }
 
+TEST_F(WsChannelQueue, ARemovedThingsWaitingValuesAreDroppedAndTheClientIsTold) {
+  auto c = make();
+  next(*c);  // hello
+  c->values("T1", 10, {{"AV-1", 1.0}});
+  c->values("T2", 11, {{"AV-1", 2.0}});
+  c->thing_removed("T1", {"AV-1", "AV-2"});
+  EXPECT_EQ(next(*c), (json{{"type", "thing_removed"},
+                            {"thing", "T1"},
+                            {"point_ids", json::array({"AV-1", "AV-2"})}}));
+  // Only the other thing's values follow.
+  auto frame = next(*c);
+  ASSERT_EQ(frame["updates"].size(), 1u) << frame.dump();
+  EXPECT_EQ(frame["updates"][0]["thing"], "T2");
+  EXPECT_TRUE(idle(*c));
+  // A thing registered again under the name streams afresh.
+  c->values("T1", 12, {{"AV-3", 3.0}});
+  frame = next(*c);
+  ASSERT_EQ(frame["updates"].size(), 1u) << frame.dump();
+  EXPECT_EQ(frame["updates"][0]["values"], (json::array({{{"point_id", "AV-3"}, {"value", 3.0}}})));
+  // Told of a thing with nothing waiting: only the notice.
+  c->thing_removed("T9", {"AV-1"});
+  EXPECT_EQ(next(*c)["type"], "thing_removed");
+  EXPECT_TRUE(idle(*c));
+}
+
 TEST_F(WsChannelQueue, AnswersAreNeverDroppedButBounded) {
   auto c = make(WsLimits{.max_queued_messages = 4});
   // hello + 3 errors fill the queue; the 5th message overflows it.

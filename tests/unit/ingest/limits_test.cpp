@@ -56,6 +56,15 @@ class FakeSpool final : public SpoolStore {
   std::map<std::string, std::map<std::uint64_t, HeldMessage>> held;
 };
 
+// What the router reported as activity, in order.
+class RecordingActivity final : public ActivitySink {
+ public:
+  void on_activity(const std::string& thing, std::int64_t at_ms) override {
+    seen.emplace_back(thing, at_ms);
+  }
+  std::vector<std::pair<std::string, std::int64_t>> seen;
+};
+
 class LimitsTest : public ::testing::Test {
  protected:
   LimitsTest() {
@@ -65,6 +74,7 @@ class LimitsTest : public ::testing::Test {
   Router make(double rate, double burst, std::uint64_t backlog_bytes = 1 << 20) {
     Router::Ports ports{store, store, store, store, commands, clock};
     ports.spool = &spool;
+    ports.activity = &activity;
     RouterOptions o;
     o.thing_rate = rate;
     o.thing_burst = burst;
@@ -83,6 +93,7 @@ class LimitsTest : public ::testing::Test {
   testing::FakeCommands commands;
   testing::FakeClock clock;
   FakeSpool spool;
+  RecordingActivity activity;
 };
 
 TEST_F(LimitsTest, OverTheBurstIsHeldBackAndTheOthersGoOn) {
@@ -154,6 +165,31 @@ TEST_F(LimitsTest, AForgottenThingLeavesNoBacklogAndStartsWithAFullBucket) {
   EXPECT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(12))->reason, "held");
   router.forget_thing("C000003_B001_99");  // unknown: nothing happens
   EXPECT_EQ(router.counters().held, 1u);
+}
+
+// The overview's "last seen" is noted by the router, on the ingest worker,
+// once the thing is found registered: never for a thing that is not (a purged
+// one), and once per message as it arrives, not again when a held-back one is
+// handled later.
+TEST_F(LimitsTest, ActivityIsNotedForArrivingMessagesOfRegisteredThingsOnly) {
+  auto router = make(1, 1);
+  clock.now = 1'000;
+  ASSERT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(0))->reason, "");
+  ASSERT_EQ(router.handle(std::string(kA) + "/periodic_log", log_at(1))->reason, "held");
+  clock.now = 2'000;
+  auto unregistered = router.handle("C000003_B001_99/periodic_log", log_at(2));
+  ASSERT_TRUE(unregistered);
+  EXPECT_EQ(unregistered->reason, "unregistered");
+  // A message the router cannot read still shows that the thing is alive.
+  auto malformed = router.handle(std::string(kB) + "/periodic_log", "{");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->reason, "malformed");
+  clock.now = 9'000;
+  ASSERT_EQ(router.release_one(true), true);
+  EXPECT_EQ(stored(kA), (std::vector<int>{0, 1}));
+  const std::vector<std::pair<std::string, std::int64_t>> expected{
+      {kA, 1'000}, {kA, 1'000}, {kB, 2'000}};
+  EXPECT_EQ(activity.seen, expected);
 }
 
 TEST_F(LimitsTest, AFullBacklogRejectsAsThrottledAndRecordsIt) {

@@ -75,9 +75,14 @@ class FakeSink final : public Sink {
     std::lock_guard lock(mu);
     outcomes.push_back(o);
   }
+  void thing_removed(const std::string& thing, const std::vector<std::string>& points) override {
+    std::lock_guard lock(mu);
+    removed.emplace_back(thing, points);
+  }
   std::mutex mu;
   std::vector<ValuesCall> calls;
   std::vector<ControlOutcome> outcomes;
+  std::vector<std::pair<std::string, std::vector<std::string>>> removed;
 };
 
 std::vector<std::string> ids_of(const ValuesCall& c) {
@@ -205,6 +210,45 @@ TEST_F(HubTest, AForgottenThingLeavesNoWatchNorPendingControl) {
   sent = commands.take();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].second, (json{{"msg_type", "Unsubscribe"}, {"point_ids", {"a"}}}));
+}
+
+TEST_F(HubTest, EveryWatcherOfAForgottenThingIsToldOnceWithItsPoints) {
+  using Removed = std::vector<std::pair<std::string, std::vector<std::string>>>;
+  auto [c1, s1] = connect();
+  auto [c2, s2] = connect();
+  auto [c3, s3] = connect();
+  auto [c4, s4] = connect();
+  ASSERT_TRUE(hub.subscribe(c1, kThing, {"b", "a"}));
+  ASSERT_TRUE(hub.subscribe(c2, kThing, {"b"}));
+  ASSERT_TRUE(hub.subscribe(c2, kOther, {"x"}));
+  ASSERT_TRUE(hub.subscribe(c3, kOther, {"x"}));
+  ASSERT_TRUE(hub.control(c4, kThing, "p:sp", 1, 8));  // a control, no watch
+
+  hub.forget_thing(kThing.full());
+  EXPECT_EQ(s1->removed, (Removed{{kThing.full(), {"a", "b"}}}));
+  EXPECT_EQ(s2->removed, (Removed{{kThing.full(), {"b"}}}));
+  EXPECT_TRUE(s3->removed.empty());
+  // c4 watched nothing of it: its control's `failed` outcome is what it gets.
+  EXPECT_TRUE(s4->removed.empty());
+  ASSERT_EQ(s4->outcomes.size(), 1u);
+  EXPECT_EQ(s4->outcomes[0].status, ControlStatus::failed);
+
+  // Nobody watches the name now: forgetting it again tells nobody.
+  hub.forget_thing(kThing.full());
+  EXPECT_EQ(s1->removed.size(), 1u);
+  EXPECT_EQ(s2->removed.size(), 1u);
+  // A watch of the name registered again is told again when that one goes.
+  ASSERT_TRUE(hub.subscribe(c3, kThing, {"c"}));
+  hub.forget_thing(kThing.full());
+  EXPECT_EQ(s3->removed, (Removed{{kThing.full(), {"c"}}}));
+  EXPECT_EQ(s1->removed.size(), 1u);
+  // A disconnected connection is not told.
+  ASSERT_TRUE(hub.subscribe(c1, kOther, {"y"}));
+  hub.disconnect(c1);
+  hub.forget_thing(kOther.full());
+  EXPECT_EQ(s1->removed.size(), 1u);
+  EXPECT_EQ(s2->removed.back(), (Removed::value_type{kOther.full(), {"x"}}));
+  EXPECT_EQ(hub.stats().subscriptions, 0u);
 }
 
 TEST_F(HubTest, WatchingTwiceIsANoOp) {

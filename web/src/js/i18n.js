@@ -97,11 +97,13 @@ const dict = {
     'building.col.age': 'Updated',
     'building.control': 'Control',
     'building.openTrend': 'Show the trend',
+    'building.thingRemoved': 'Middleware {thing} was deleted with its data: its {n} points below are no longer updated.',
 
     'quality.live': 'Live value',
     'quality.ok': 'From the periodic log',
     'quality.stale': 'Old value',
     'quality.none': 'No value yet',
+    'quality.removed': 'Deleted',
 
     'value.on': 'On',
     'value.off': 'Off',
@@ -414,11 +416,13 @@ const dict = {
     'building.col.age': '갱신',
     'building.control': '제어',
     'building.openTrend': '트렌드 보기',
+    'building.thingRemoved': '미들웨어 {thing}이(가) 데이터와 함께 삭제되었습니다. 아래 포인트 {n}개는 더 이상 갱신되지 않습니다.',
 
     'quality.live': '실시간 값',
     'quality.ok': '주기 로그 값',
     'quality.stale': '오래된 값',
     'quality.none': '값 없음',
+    'quality.removed': '삭제됨',
 
     'value.on': '켜짐',
     'value.off': '꺼짐',

@@ -1,7 +1,8 @@
 // The realtime channel (/api/v1/ws): one WebSocket per tab while logged in.
 // - Reconnects by itself with exponential backoff (0.5 s .. 15 s, with jitter).
 // - Remembers what the page watches (thing -> point ids) and subscribes it again
-//   after every reconnect (subscriptions do not survive a reconnect on the server).
+//   after every reconnect (subscriptions do not survive a reconnect on the server);
+//   a thing the server reports deleted (`thing_removed`) is forgotten.
 // - control() sends a `control` with a fresh `ref` and resolves with the
 //   matching `control_result` or `error`.
 
@@ -137,6 +138,10 @@ export class Realtime {
   onMessage(fn) { this.messageListeners.add(fn); return () => this.messageListeners.delete(fn); }
 
   handle(msg) {
+    // The thing was deleted and the server dropped its watches: neither the
+    // page's listeners (which stop watching it) nor a reconnect may ask for it
+    // again (it would be refused as not found).
+    if (msg.type === 'thing_removed') this.wanted.delete(msg.thing);
     for (const fn of this.messageListeners) fn(msg);
     if (msg.type === 'values') {
       // One frame carries the pending values of every watched thing.

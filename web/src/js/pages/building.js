@@ -137,6 +137,7 @@ export async function buildingPage(app, { customer, building }) {
   }
 
   function showAge(e, now) {
+    if (e.removed) return;
     const q = e.age.firstChild;
     const age = now - e.ts;
     const quality = !Number.isFinite(e.ts) ? 'none' : age > FRESH_MS ? 'stale' : e.src === 'live' ? 'live' : 'ok';
@@ -152,7 +153,8 @@ export async function buildingPage(app, { customer, building }) {
   const pending = new Map();   // point_id -> [value, received unix ms]
   let frame = 0;
   function queue(pointId, value, receivedMs) {
-    if (value === null || value === undefined || !entries.has(pointId)) return;
+    const e = entries.get(pointId);
+    if (value === null || value === undefined || !e || e.removed) return;
     pending.set(pointId, [value, receivedMs]);
     if (!frame) frame = requestAnimationFrame(flush);
   }
@@ -172,6 +174,38 @@ export async function buildingPage(app, { customer, building }) {
   const offValues = realtime.onValues((update) => {
     const ms = update.received_ms ?? Date.now();
     for (const v of update.values || []) queue(v.point_id, v.value, ms);
+  });
+
+  // ---- a middleware deleted with its data while the page is open ----------
+  // The server sends `thing_removed` to whoever watched it: its rows stay (so
+  // the user sees what went) but are marked, lose their control button and are
+  // no longer watched; a notice says what happened.
+  const notices = h('div', { class: 'notices-inline', 'data-testid': 'building-notices' });
+  function markRemoved(e) {
+    e.removed = true;
+    e.deferred = null;
+    pending.delete(e.p.point_id);
+    e.row.classList.add('removed');
+    e.row.dataset.removed = 'true';
+    e.row.querySelector('.act')?.replaceChildren();
+    const q = e.age.firstChild;
+    q.textContent = t('quality.removed');
+    q.dataset.q = 'removed';
+    q.className = 'q q-removed';
+    e.age.title = t('quality.removed');
+  }
+  const offMessages = realtime.onMessage((msg) => {
+    if (msg.type !== 'thing_removed' || typeof msg.thing !== 'string') return;
+    let n = 0;
+    for (const e of entries.values()) {
+      if (e.p.thing !== msg.thing || e.removed) continue;
+      markRemoved(e);
+      n++;
+    }
+    if (!n) return;
+    notices.append(h('div', { class: 'msg msg-warn', role: 'status', 'data-testid': 'thing-removed', 'data-thing': msg.thing,
+      text: t('building.thingRemoved', { thing: msg.thing, n }) }));
+    updateWatch();
   });
   const ageTimer = setInterval(() => {
     const now = nowNaive();
@@ -222,6 +256,7 @@ export async function buildingPage(app, { customer, building }) {
         h('button', { type: 'button', class: 'small', text: t('building.expandAll'), onclick: () => setAll(true) }),
         h('button', { type: 'button', class: 'small', text: t('building.collapseAll'), onclick: () => setAll(false) }),
         shown)),
+    notices,
     points.length ? tree : h('p', { class: 'muted', 'data-testid': 'no-points', text: t('building.noPoints') })));
   applyFilter();
 
@@ -233,7 +268,7 @@ export async function buildingPage(app, { customer, building }) {
   function updateWatch() {
     const byThing = new Map();
     for (const e of entries.values()) {
-      if (!e.visible || !e.p.thing || !isShown(e.row)) continue;
+      if (!e.visible || !e.p.thing || e.removed || !isShown(e.row)) continue;
       if (!byThing.has(e.p.thing)) byThing.set(e.p.thing, []);
       byThing.get(e.p.thing).push(e.p.point_id);
     }
@@ -250,6 +285,7 @@ export async function buildingPage(app, { customer, building }) {
   return {
     destroy() {
       offValues();
+      offMessages();
       viewport.disconnect();
       clearInterval(ageTimer);
       clearTimeout(watchTimer);
