@@ -37,6 +37,7 @@ class Reader {
   bool f64(double& v);
   bool bytes(std::size_t n, std::string_view& v);
   bool done() const { return data_.empty(); }
+  std::size_t left() const { return data_.size(); }
 
  private:
   std::string_view data_;

@@ -82,6 +82,23 @@ TEST(Rows, OneValueFromTheEncodedRow) {
     ASSERT_TRUE(v) << o;
     EXPECT_EQ(*v, find_in_row(sparse, o)) << o;
   }
+  // One-byte deltas: a dense row (all points), one with gaps, one not from 0.
+  for (const std::vector<std::pair<std::uint32_t, std::uint32_t>>& ranges :
+       {std::vector<std::pair<std::uint32_t, std::uint32_t>>{{0, 900}},
+        {{0, 100}, {150, 200}, {201, 202}},
+        {{5, 8}},
+        {{0, 1}}}) {
+    Row r;
+    for (const auto& [from, to] : ranges) {
+      for (auto o = from; o < to; ++o) r.entries.push_back({o, o + 0.25});
+    }
+    const auto encoded = encode_row(r);
+    for (std::uint32_t o = 0; o < 905; ++o) {
+      auto v = find_in_encoded_row(encoded, o);
+      ASSERT_TRUE(v) << o;
+      EXPECT_EQ(*v, find_in_row(r, o)) << o;
+    }
+  }
   EXPECT_EQ(*find_in_encoded_row(encode_row(Row{}), 0), std::nullopt);
   EXPECT_FALSE(find_in_encoded_row("", 0));
   EXPECT_FALSE(find_in_encoded_row(data.substr(0, data.size() - 1), 0));
