@@ -351,12 +351,12 @@ Result<void> Router::put_dead_letter(std::string_view topic, std::string_view pa
                     std::string(reason) + ": " + detail,
                     std::string(payload.substr(0, std::size_t{64} * 1024))};
   if (auto stored = ports_.dead_letters.put_dead_letter(letter); !stored) return stored;
-  log_rejection(topic, reason, detail);
+  log_dead_letter(topic, reason, detail);
   return {};
 }
 
-void Router::log_rejection(std::string_view topic, std::string_view reason,
-                           const std::string& detail) {
+void Router::log_dead_letter(std::string_view topic, std::string_view reason,
+                             const std::string& detail) {
   const auto now = ports_.clock.now_ms();
   if (now - log_window_start_ms_ >= kLogWindowMs) {
     if (suppressed_ > 0) {

@@ -160,8 +160,7 @@ Result<Thing> RocksStore::thing(std::string_view name) {
 
 Result<std::vector<Thing>> RocksStore::things(std::string_view customer,
                                               std::string_view building) {
-  return impl_->scan_records<Thing>(
-      kThings, thing_key(std::string(customer) + "_" + std::string(building) + "_"), "thing");
+  return impl_->things_of(customer, building);
 }
 
 // ---- PointStore ----

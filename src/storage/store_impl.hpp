@@ -421,9 +421,14 @@ struct RocksStore::Impl {
       return std::nullopt;
     }
   };
+  // The registered things of one building (their names start with
+  // customer_building_).
+  Result<std::vector<Thing>> things_of(std::string_view customer, std::string_view building) {
+    return scan_records<Thing>(
+        kThings, thing_key(std::string(customer) + "_" + std::string(building) + "_"), "thing");
+  }
   Result<Neighbours> neighbours(const ThingName& name) {
-    auto registered =
-        scan_records<Thing>(kThings, thing_key(name.customer + "_" + name.building + "_"), "thing");
+    auto registered = things_of(name.customer, name.building);
     if (!registered) return std::unexpected(registered.error());
     const std::string self = name.full();
     Neighbours out;

@@ -147,7 +147,7 @@ class Router {
                              const std::vector<PointConflict>& conflicts, std::string_view what);
   Result<void> put_dead_letter(std::string_view topic, std::string_view payload,
                                std::string_view reason, const std::string& detail);
-  void log_rejection(std::string_view topic, std::string_view reason, const std::string& detail);
+  void log_dead_letter(std::string_view topic, std::string_view reason, const std::string& detail);
 
   Ports ports_;
   RouterOptions options_;
